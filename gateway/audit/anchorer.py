@@ -1,0 +1,218 @@
+"""The anchorer: commits Merkle roots of audit batches to AuditTrail.
+
+A batch is first written locally as `pending` (root, entry range), then anchored under the
+next on-chain sequence number, then marked `anchored` with its transaction. A crash at any
+point loses nothing: entries without a batch are batched on the next round, and a pending
+batch is either found on chain (same sequence and root) or sent again. AuditTrail refuses a
+sequence twice, so a retry can never anchor a batch twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+
+from eth_account.signers.local import LocalAccount
+
+from contracts.deploy import QcityContracts
+from contracts.errors import ChainError, SequenceMismatch
+from contracts.events import BatchAnchored
+from contracts.merkle import MerkleTree, hash_pair
+from gateway.audit.log import AuditLog, PendingEntry
+from gateway.audit.records import AuditBatchRow, leaf_of
+from gateway.logs import log_event
+
+_log = logging.getLogger("qcity.gateway.anchorer")
+
+
+@dataclass(frozen=True, slots=True)
+class AnchoredBatch:
+    """A batch confirmed on chain."""
+
+    sequence: int
+    size: int
+    tx_hash: str
+    block_number: int
+
+
+def batch_tree(entries: Sequence[bytes]) -> MerkleTree:
+    """The Merkle tree of a batch's encoded entries, in sequence order."""
+    return MerkleTree.from_leaves([leaf_of(e) for e in entries])
+
+
+async def build_tree(entries: Sequence[bytes], slice_size: int = 128) -> MerkleTree:
+    """`batch_tree`, yielding to the event loop every `slice_size` hashes.
+
+    The same levels as contracts.merkle.MerkleTree.from_leaves (pairs left to right, an odd
+    last node moves up unchanged); a test holds the two together.
+    """
+    leaves: list[bytes] = []
+    for start in range(0, len(entries), slice_size):
+        leaves.extend(leaf_of(e) for e in entries[start:start + slice_size])
+        await asyncio.sleep(0)
+    if not leaves:
+        raise ValueError("a Merkle tree needs at least one leaf")
+    levels = [tuple(leaves)]
+    while len(levels[-1]) > 1:
+        below, above = levels[-1], []
+        for i in range(0, len(below) - 1, 2):
+            above.append(hash_pair(below[i], below[i + 1]))
+            if len(above) % slice_size == 0:
+                await asyncio.sleep(0)
+        if len(below) % 2:
+            above.append(below[-1])
+        levels.append(tuple(above))
+    return MerkleTree(tuple(levels))
+
+
+class Anchorer:
+    """Batches unanchored entries and anchors them; `run` is its background loop.
+
+    A round anchors everything waiting (up to `max_batch` per root), so under heavy load the
+    number of transactions follows the clock, not the request rate.
+    """
+
+    def __init__(
+        self,
+        log: AuditLog,
+        contracts: QcityContracts,
+        recorder: LocalAccount,
+        *,
+        every_n: int,
+        every_s: float,
+        max_batch: int = 8192,
+        after_anchor: Callable[[], Awaitable[object]] | None = None,
+    ) -> None:
+        self.log = log
+        self.contracts = contracts
+        self.recorder = recorder
+        self.every_n = every_n
+        self.every_s = every_s
+        self.max_batch = max_batch
+        self._after_anchor = after_anchor
+        self._lock = asyncio.Lock()
+
+    async def run(self) -> None:
+        """Anchor when `every_n` entries wait or every `every_s` seconds, until cancelled."""
+        deadline = time.monotonic() + self.every_s
+        while True:
+            timeout = max(0.0, deadline - time.monotonic())
+            if self.log.unanchored < self.every_n:
+                self.log.appended.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wait_for_full(), timeout)
+            try:
+                await self.anchor_now()
+            except ChainError as exc:  # chain down: entries wait safely in the log
+                log_event(_log, "anchor_deferred", logging.WARNING, code=exc.code)
+            except Exception as exc:  # noqa: BLE001 - the loop must outlive one bad round
+                log_event(_log, "anchor_failed", logging.ERROR, error=type(exc).__name__)
+            deadline = time.monotonic() + self.every_s
+
+    async def _wait_for_full(self) -> None:
+        while self.log.unanchored < self.every_n:
+            await self.log.appended.wait()
+            self.log.appended.clear()
+
+    async def anchor_now(self) -> list[AnchoredBatch]:
+        """Finish pending batches, then batch and anchor every unbatched entry.
+
+        Hashing runs on the event loop in small slices between requests; database and chain
+        calls run in worker threads. (A worker thread hashing thousands of leaves would hold
+        the GIL in 5 ms turns against the loop and double every request's latency meanwhile.)
+        """
+        done: list[AnchoredBatch] = []
+        async with self._lock:
+            for pending in await asyncio.to_thread(self.log.pending_batches):
+                finished = await asyncio.to_thread(self._finish, pending)
+                if finished is not None:
+                    done.append(finished)
+            while True:
+                entries = await asyncio.to_thread(self.log.unbatched, self.max_batch)
+                if not entries:
+                    break
+                tree = await build_tree([e.entry for e in entries])
+                batch = await asyncio.to_thread(self._open, entries, tree)
+                if batch is None:
+                    continue  # another recorder claimed these entries first
+                anchored = await asyncio.to_thread(self._finish, batch)
+                if anchored is None:
+                    break
+                done.append(anchored)
+        if done:
+            await asyncio.to_thread(self.log.compact)  # keep SQLite's write-ahead log short
+            if self._after_anchor is not None:
+                await self._after_anchor()  # index the anchor's block now
+        return done
+
+    # ------------------------------------------------------------------ blocking work
+
+    def anchor_pending(self) -> list[AnchoredBatch]:
+        """`anchor_now` as one blocking call (scripts and tests outside the event loop)."""
+        done = [b for b in (self._finish(p) for p in self.log.pending_batches()) if b]
+        while True:
+            entries = self.log.unbatched(self.max_batch)
+            if not entries:
+                return done
+            batch = self._open(entries)
+            if batch is None:
+                continue  # another recorder claimed these entries first
+            anchored = self._finish(batch)
+            if anchored is None:
+                return done
+            done.append(anchored)
+
+    def _open(self, entries: list[PendingEntry], tree: MerkleTree | None = None,
+              ) -> AuditBatchRow | None:
+        """Write a batch of `entries` as pending (claiming them) under the next sequence."""
+        tree = tree or batch_tree([e.entry for e in entries])
+        last_pending = max((b.sequence for b in self.log.pending_batches()), default=0)
+        sequence = max(self.contracts.audit.next_sequence(), last_pending + 1)
+        batch = AuditBatchRow(
+            sequence=sequence,
+            root=tree.root,
+            first_seq=entries[0].seq,
+            last_seq=entries[-1].seq,
+            first_decision_at=entries[0].decided_at_ms // 1000,
+            last_decision_at=entries[-1].decided_at_ms // 1000,
+        )
+        return batch if self.log.open_batch(batch) else None
+
+    def _finish(self, batch: AuditBatchRow) -> AnchoredBatch | None:
+        """Anchor a pending batch, or confirm that an earlier attempt already did."""
+        audit = self.contracts.audit
+        on_chain = audit.batch_root(batch.sequence)
+        if on_chain == bytes(batch.root):
+            found = self._find_anchor(batch.sequence)
+            tx_hash, block = (found.tx_hash, found.block_number) if found else ("", -1)
+        elif any(on_chain):
+            log_event(_log, "anchor_sequence_taken", logging.WARNING, sequence=batch.sequence)
+            self.log.drop_batch(batch.sequence)
+            return None
+        else:
+            try:
+                result = audit.anchor_batch(
+                    self.recorder, batch.sequence, bytes(batch.root),
+                    batch.last_seq - batch.first_seq + 1,
+                    batch.first_decision_at, batch.last_decision_at,
+                )
+            except SequenceMismatch:
+                log_event(_log, "anchor_sequence_taken", logging.WARNING, sequence=batch.sequence)
+                self.log.drop_batch(batch.sequence)
+                return None
+            tx_hash, block = result.tx_hash, result.block_number
+        self.log.close_batch(batch.sequence, tx_hash, block)
+        size = batch.last_seq - batch.first_seq + 1
+        log_event(_log, "batch_anchored", sequence=batch.sequence, size=size, block=block)
+        return AnchoredBatch(batch.sequence, size, tx_hash, block)
+
+    def _find_anchor(self, sequence: int) -> BatchAnchored | None:
+        events = self.contracts.events.fetch(self.contracts.deployment.start_block)
+        for event in events:
+            if isinstance(event, BatchAnchored) and event.sequence == sequence:
+                return event
+        return None

@@ -1,0 +1,310 @@
+"""The local audit log: append-only, hash-chained, written before the response leaves.
+
+Appends are group-committed: requests that arrive while a commit is running wait for the
+next one, so one database transaction carries many decisions under load and a lone
+request still commits at once. Sequence numbers and hash links are assigned inside the
+transaction from the stored tail, so several gateway processes can share one database
+(a unique sequence makes a racing writer retry).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Engine, func, insert, select, update
+from sqlalchemy.exc import IntegrityError, OperationalError
+
+from gateway.audit.records import (
+    GENESIS_HASH,
+    AuditBatchRow,
+    AuditEntryRow,
+    DecisionRecord,
+    encode,
+    entry_hash,
+)
+from gateway.errors import GatewayError
+from gateway.logs import log_event
+
+_log = logging.getLogger("qcity.gateway.audit")
+_ENTRY = AuditEntryRow.__table__  # type: ignore[attr-defined]
+_BATCH = AuditBatchRow.__table__  # type: ignore[attr-defined]
+
+
+class AuditUnavailable(GatewayError):
+    """The decision could not be written to the audit log, so it is not acted on."""
+
+    code = "audit_unavailable"
+    http_status = 503
+
+
+class AuditChainBroken(GatewayError):
+    """The stored audit log's hash chain does not verify."""
+
+    code = "audit_chain_broken"
+    http_status = 500
+
+
+@dataclass(frozen=True, slots=True)
+class PendingEntry:
+    """An entry waiting for a batch."""
+
+    seq: int
+    entry: bytes
+    decided_at_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class AuditReceipt:
+    """Where a decision landed in the log."""
+
+    seq: int
+    entry_hash: bytes
+
+
+_INSERT_COLUMNS = ("seq", "entry", "entry_hash", "decided_at_ms", "actor", "subject", "allowed",
+                   "reason")
+
+
+def _driver_sql(paramstyle: str) -> tuple[str, str]:
+    """The tail query and the insert in the driver's own parameter style."""
+    marks = {
+        "qmark": ["?"] * len(_INSERT_COLUMNS),
+        "format": ["%s"] * len(_INSERT_COLUMNS),
+        "pyformat": ["%s"] * len(_INSERT_COLUMNS),
+        "numeric": [f":{i + 1}" for i in range(len(_INSERT_COLUMNS))],
+    }.get(paramstyle)
+    if marks is None:
+        raise ValueError(f"unsupported DB-API paramstyle {paramstyle!r}")
+    table = _ENTRY.name
+    tail = f"SELECT seq, entry_hash FROM {table} ORDER BY seq DESC LIMIT 1"
+    insert_sql = (f"INSERT INTO {table} ({', '.join(_INSERT_COLUMNS)}) "
+                  f"VALUES ({', '.join(marks)})")
+    return tail, insert_sql
+
+
+class AuditLog:
+    """Appends decisions with group commit; reads entries and batches back."""
+
+    def __init__(self, engine: Engine, *, fast_engine: Engine | None = None,
+                 flush_max: int = 512, retries: int = 8) -> None:
+        self.engine = engine
+        self._fast = fast_engine
+        self._flush_max = flush_max
+        self._retries = retries
+        self._queue: list[tuple[DecisionRecord, asyncio.Future[AuditReceipt]]] = []
+        self._flushing: asyncio.Task[None] | None = None
+        self.unanchored = 0
+        self.appended = asyncio.Event()
+        for table in (_ENTRY, _BATCH):
+            table.create(engine, checkfirst=True)
+        self._tail_sql, self._insert_sql = _driver_sql(engine.dialect.paramstyle)
+        with engine.connect() as conn:
+            last = conn.execute(select(func.max(_ENTRY.c.seq))).scalar()
+            self.unanchored = int(last or 0) - self._batched_until(conn)
+
+    # ------------------------------------------------------------------ appending
+
+    async def append(self, record: DecisionRecord) -> AuditReceipt:
+        """Write `record`; returns once it is committed (raises AuditUnavailable if not)."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[AuditReceipt] = loop.create_future()
+        self._queue.append((record, future))
+        if self._flushing is None or self._flushing.done():
+            self._flushing = loop.create_task(self._flush())
+        return await future
+
+    async def drain(self) -> None:
+        """Wait until every queued decision is committed (shutdown)."""
+        while self._flushing is not None and not self._flushing.done():
+            await asyncio.shield(self._flushing)
+
+    async def _flush(self) -> None:
+        while self._queue:
+            batch = self._queue[: self._flush_max]
+            del self._queue[: self._flush_max]
+            records = [r for r, _ in batch]
+            try:
+                receipts = self._write_now(records)
+                if receipts is None:
+                    receipts = await asyncio.to_thread(self.write, records)
+            except Exception as exc:  # noqa: BLE001 - every waiter must hear of the failure
+                log_event(_log, "audit_write_failed", logging.ERROR, error=type(exc).__name__)
+                for _, future in batch:
+                    if not future.done():
+                        future.set_exception(AuditUnavailable())
+                continue
+            for (_, future), receipt in zip(batch, receipts, strict=True):
+                if not future.done():
+                    future.set_result(receipt)
+            self.unanchored += len(receipts)
+            self.appended.set()
+
+    def _write_now(self, records: Sequence[DecisionRecord]) -> list[AuditReceipt] | None:
+        """One attempt on the event loop through the non-waiting SQLite connection.
+
+        A commit here costs tens of microseconds; a worker thread would wait for the GIL
+        behind the busy event loop at each of its database calls (milliseconds per commit
+        under load). If the file is busy (another writer, a checkpoint) the attempt fails at
+        once and the batch goes to `write` in a worker thread: the loop never waits.
+        """
+        if self._fast is None:
+            return None
+        try:
+            return self._write_once(records, self._fast)
+        except (IntegrityError, OperationalError):
+            return None
+
+    def write(self, records: Sequence[DecisionRecord]) -> list[AuditReceipt]:
+        """Commit `records` as the next entries of the chain (blocking; one transaction)."""
+        for _attempt in range(self._retries):
+            try:
+                return self._write_once(records)
+            except (IntegrityError, OperationalError):
+                continue  # another process appended first, or the file was busy: re-read
+        raise AuditUnavailable()
+
+    def _write_once(self, records: Sequence[DecisionRecord],
+                    engine: Engine | None = None) -> list[AuditReceipt]:
+        # Plain driver SQL on the hot path: SQLAlchemy's statement machinery costs more per
+        # row than encoding and hashing the entry.
+        with (engine or self.engine).begin() as conn:
+            tail = conn.exec_driver_sql(self._tail_sql).first()
+            seq, prev = (int(tail[0]), bytes(tail[1])) if tail else (0, GENESIS_HASH)
+            rows, receipts = [], []
+            for record in records:
+                seq += 1
+                entry = encode(seq, prev, record)
+                prev = entry_hash(entry)
+                rows.append((seq, entry, prev, record.decided_at_ms, record.actor, record.subject,
+                             record.allowed, record.reason))
+                receipts.append(AuditReceipt(seq, prev))
+            conn.exec_driver_sql(self._insert_sql, rows)
+        return receipts
+
+    # ------------------------------------------------------------------ reading
+
+    def entry(self, seq: int) -> AuditEntryRow | None:
+        """One stored entry."""
+        with self.engine.connect() as conn:
+            row = conn.execute(select(_ENTRY).where(_ENTRY.c.seq == seq)).first()
+        return AuditEntryRow.model_validate(row._mapping) if row else None
+
+    def entries(self, first: int, last: int) -> list[AuditEntryRow]:
+        """Entries first..last inclusive, in order."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(_ENTRY).where(_ENTRY.c.seq.between(first, last)).order_by(_ENTRY.c.seq)
+            ).all()
+        return [AuditEntryRow.model_validate(r._mapping) for r in rows]
+
+    def entries_about(self, subject: str, limit: int = 100) -> list[AuditEntryRow]:
+        """The latest decisions whose data subject is `subject`."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(_ENTRY).where(_ENTRY.c.subject == subject)
+                .order_by(_ENTRY.c.seq.desc()).limit(limit)
+            ).all()
+        return [AuditEntryRow.model_validate(r._mapping) for r in rows]
+
+    @staticmethod
+    def _batched_until(conn: Any) -> int:
+        """The last sequence number inside a batch (batches cover 1..n without gaps)."""
+        return int(conn.execute(select(func.max(_BATCH.c.last_seq))).scalar() or 0)
+
+    def unbatched(self, limit: int) -> list[PendingEntry]:
+        """The oldest entries not yet in any batch (only what a batch needs)."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(_ENTRY.c.seq, _ENTRY.c.entry, _ENTRY.c.decided_at_ms)
+                .where(_ENTRY.c.seq > self._batched_until(conn))
+                .order_by(_ENTRY.c.seq).limit(limit)
+            ).all()
+        return [PendingEntry(int(r[0]), bytes(r[1]), int(r[2])) for r in rows]
+
+    def batch_of(self, seq: int) -> AuditBatchRow | None:
+        """The batch holding entry `seq`, if any."""
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(_BATCH).where(_BATCH.c.first_seq <= seq, _BATCH.c.last_seq >= seq)
+            ).first()
+        return AuditBatchRow.model_validate(row._mapping) if row else None
+
+    def batch_entries(self, first: int, last: int) -> list[bytes]:
+        """The encoded entries first..last, in order (a batch's leaves come from these)."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(_ENTRY.c.entry).where(_ENTRY.c.seq.between(first, last))
+                .order_by(_ENTRY.c.seq)
+            ).all()
+        return [bytes(r[0]) for r in rows]
+
+    def batch(self, sequence: int) -> AuditBatchRow | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(_BATCH).where(_BATCH.c.sequence == sequence)).first()
+        return AuditBatchRow.model_validate(row._mapping) if row else None
+
+    def pending_batches(self) -> list[AuditBatchRow]:
+        """Batches written locally whose anchoring is not confirmed yet, oldest first."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(_BATCH).where(_BATCH.c.status == "pending").order_by(_BATCH.c.sequence)
+            ).all()
+        return [AuditBatchRow.model_validate(r._mapping) for r in rows]
+
+    def open_batch(self, batch: AuditBatchRow) -> bool:
+        """Record a batch as pending, claiming its entries; False if another writer did."""
+        try:
+            with self.engine.begin() as conn:
+                if self._batched_until(conn) != batch.first_seq - 1:
+                    conn.rollback()
+                    return False
+                conn.execute(insert(_BATCH).values(**batch.model_dump()))
+        except IntegrityError:  # another recorder took this sequence or range first
+            return False
+        self.unanchored = max(0, self.unanchored - (batch.last_seq - batch.first_seq + 1))
+        return True
+
+    def close_batch(self, sequence: int, tx_hash: str, block_number: int) -> None:
+        """Mark a batch anchored by `tx_hash`."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(_BATCH).where(_BATCH.c.sequence == sequence)
+                .values(status="anchored", tx_hash=tx_hash, block_number=block_number)
+            )
+
+    def drop_batch(self, sequence: int) -> None:
+        """Forget a pending batch that lost its sequence to another recorder; entries return."""
+        with self.engine.begin() as conn:
+            batch = conn.execute(
+                select(_BATCH.c.first_seq, _BATCH.c.last_seq).where(_BATCH.c.sequence == sequence)
+            ).first()
+            if batch is None:
+                return
+            conn.execute(_BATCH.delete().where(_BATCH.c.sequence == sequence))
+        self.unanchored += int(batch[1]) - int(batch[0]) + 1
+
+    def compact(self) -> None:
+        """SQLite: fold the write-ahead log back into the database (worker threads only: it
+        waits for writers). The fast writer never checkpoints inside a commit."""
+        if self.engine.dialect.name == "sqlite":
+            with self.engine.connect() as conn:
+                conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+
+    def verify_chain(self, page: int = 1000) -> int:
+        """Check every link of the hash chain; returns the number of entries checked."""
+        prev, expected, checked = GENESIS_HASH, 1, 0
+        while True:
+            rows = self.entries(expected, expected + page - 1)
+            for row in rows:
+                if row.seq != expected or entry_hash(row.entry) != row.entry_hash:
+                    raise AuditChainBroken(f"entry {expected} is altered or missing", seq=expected)
+                if bytes(row.entry[32:64]) != prev:  # prevHash is the entry's second word
+                    raise AuditChainBroken(f"entry {row.seq} does not link to its predecessor",
+                                           seq=row.seq)
+                prev, expected, checked = row.entry_hash, expected + 1, checked + 1
+            if len(rows) < page:
+                return checked

@@ -1,0 +1,57 @@
+"""The twin's entity model: static entities, observation history, the in-memory city."""
+
+from twin_core.model.city import City
+from twin_core.model.entities import (
+    STATIC_TABLES,
+    TWIN_REGISTRY,
+    Alert,
+    Building,
+    CityMeta,
+    Depot,
+    Device,
+    District,
+    Feeder,
+    Junction,
+    RoadSegment,
+    Shelter,
+    Substation,
+    TwinTable,
+    Vehicle,
+)
+from twin_core.model.observations import (
+    LATEST_TABLES,
+    OBSERVATION_TABLES,
+    AirQualityObservedRow,
+    Observation,
+    ThreePhaseAcMeasurementRow,
+    TrafficFlowObservedRow,
+    from_epoch,
+    to_epoch,
+)
+
+__all__ = [
+    "LATEST_TABLES",
+    "OBSERVATION_TABLES",
+    "STATIC_TABLES",
+    "TWIN_REGISTRY",
+    "AirQualityObservedRow",
+    "Alert",
+    "Building",
+    "City",
+    "CityMeta",
+    "Depot",
+    "Device",
+    "District",
+    "Feeder",
+    "Junction",
+    "Observation",
+    "RoadSegment",
+    "Shelter",
+    "Substation",
+    "ThreePhaseAcMeasurementRow",
+    "TrafficFlowObservedRow",
+    "TwinTable",
+    "Vehicle",
+    "from_epoch",
+    "to_epoch",
+]
