@@ -38,11 +38,11 @@ DATA_CATEGORIES: Mapping[str, bool] = MappingProxyType(
         "mobility.bike_share": False,
         "mobility.trip": True,
         "air.no2": False,
-        "air.pm25": False,
+        "air.pm": False,  # PM10 and PM2.5 (FIWARE AirQualityObserved)
         "air.o3": False,
         "noise.level": False,
         "weather.observed": False,
-        "energy.substation_load": False,
+        "energy.feeder_load": False,
         "energy.pv_generation": False,
         "energy.household_meter": True,
         "water.network_pressure": False,
