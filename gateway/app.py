@@ -16,13 +16,16 @@ from gateway.runtime import Runtime, build_runtime
 from gateway.sealing import install_sealing
 from gateway.settings import GatewaySettings
 from gateway.twin import TwinPort
+from quantum import JobBackend
+from quantum.errors import QuantumError
 
 try:  # the twin's errors map through the same handler
     from twin_core.errors import TwinError
 
-    _ERROR_BASES: tuple[type[Exception], ...] = (GatewayError, ChainError, TwinError)
+    _ERROR_BASES: tuple[type[Exception], ...] = (GatewayError, ChainError, QuantumError,
+                                                 TwinError)
 except ImportError:  # pragma: no cover
-    _ERROR_BASES = (GatewayError, ChainError)
+    _ERROR_BASES = (GatewayError, ChainError, QuantumError)
 
 
 def create_app(
@@ -33,18 +36,20 @@ def create_app(
     recorder: LocalAccount | None = None,
     twin: TwinPort | None = None,
     routers: Iterable[APIRouter] = (),
+    job_backend: JobBackend | None = None,
 ) -> FastAPI:
     """Build the gateway.
 
     With only `settings` it opens everything itself (embedded chain and SQLite in
     `settings.data_dir`, contracts deployed on first start). Tests and the benchmark may hand
     in a chain and deployment (with the recorder account that holds AUDIT_RECORDER) and a
-    twin store. `routers` adds more routers (e.g. the jobs API), which use the same
-    dependencies from gateway.deps for sessions and permission checks.
+    twin store. `routers` adds more routers, which use the same dependencies from
+    gateway.deps for sessions and permission checks. `job_backend` lends the job service a
+    backend the caller owns and closes (see `build_runtime`).
     """
     settings = settings or GatewaySettings()
     runtime = build_runtime(settings, chain=chain, deployment=deployment, recorder=recorder,
-                            twin=twin)
+                            twin=twin, job_backend=job_backend)
     return app_for(runtime, routers=routers)
 
 

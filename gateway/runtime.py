@@ -24,6 +24,7 @@ from gateway.audit.log import AuditLog
 from gateway.challenges import ChallengeBook
 from gateway.db import make_engine, make_fast_writer
 from gateway.index import PermissionIndex
+from gateway.jobs.service import JobService
 from gateway.keys import KeyFileError, load_or_create_key
 from gateway.logs import log_event
 from gateway.permissions import PermissionEngine
@@ -35,6 +36,7 @@ from gateway.sync import IndexSyncer
 from gateway.tokens import TokenService
 from gateway.twin import TwinPort
 from gateway.twin_store import TwinCoreStore
+from quantum import JobBackend
 
 _log = logging.getLogger("qcity.gateway")
 _MIN_BALANCE_WEI = 10**18
@@ -106,12 +108,14 @@ class Runtime:
     recorder: LocalAccount
     categories: frozenset[str]
     relay: ConsentRelay
+    jobs: JobService
     owns_chain: bool = False
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     async def start(self) -> None:
         """First sync (so the first request can be answered), then the background loops."""
         await self.syncer.sync_now()
+        await self.jobs.start()  # recovery judges consents at the synced block
         self._tasks = [
             asyncio.create_task(self.syncer.run(), name="qcity-index-sync"),
             asyncio.create_task(self.anchorer.run(), name="qcity-anchorer"),
@@ -120,7 +124,9 @@ class Runtime:
                   chain_id=self.chain.chain_id)
 
     async def stop(self) -> None:
-        """Stop the loops, commit queued decisions, try one last anchor, close the chain."""
+        """Stop the jobs (unfinished ones stay so, for the next start), stop the loops,
+        commit queued decisions, try one last anchor, close the chain."""
+        await self.jobs.close()
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -141,8 +147,12 @@ def build_runtime(
     deployment: Deployment | None = None,
     recorder: LocalAccount | None = None,
     twin: TwinPort | None = None,
+    job_backend: JobBackend | None = None,
 ) -> Runtime:
-    """Open (or take) the chain, deploy on first start, load keys, open the store."""
+    """Open (or take) the chain, deploy on first start, load keys, open the store.
+
+    `job_backend`: a backend the caller owns (an embedder's, a test's warm pool), used by the
+    job service instead of opening one from the settings, and never closed by it."""
     data_dir = settings.data_dir
     data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     key = load_or_create_key(settings.key_path)
@@ -178,10 +188,12 @@ def build_runtime(
     relay = build_relay(contracts, load_or_create_account(settings.relayer_key_path), engine,
                         syncer, max_per_subject=settings.relay_max_per_subject,
                         window_s=settings.relay_window_s)
+    twin = twin or TwinCoreStore.open(settings.database_url)
+    jobs = JobService(settings, db, audit, index, twin, backend=job_backend)
     return Runtime(
         settings=settings, chain=chain, contracts=contracts, index=index, syncer=syncer,
         engine=engine, tokens=tokens, login=LoginService(challenges, tokens, engine),
         audit=audit, anchorer=anchorer, rpc=rpc,
-        twin=twin or TwinCoreStore.open(settings.database_url),
-        recorder=recorder, categories=known_categories(), relay=relay, owns_chain=owns_chain,
+        twin=twin, recorder=recorder, categories=known_categories(), relay=relay, jobs=jobs,
+        owns_chain=owns_chain,
     )

@@ -54,10 +54,21 @@ class GatewaySettings(BaseSettings):
     )
     relay_window_s: float = Field(600.0, gt=0, description="The relay rate limit's window.")
 
+    job_workers: int = Field(
+        2, ge=1, le=64, description="Jobs run at once: pool processes or LocalCluster workers."
+    )
+    dask_scheduler: str | None = Field(
+        None, description="None: local process pool; 'local': a Dask LocalCluster started with "
+        "the gateway; 'tcp://host:8786' (or tls://, ...): that Dask scheduler.",
+    )
+
     @model_validator(mode="after")
     def _check_paths(self) -> GatewaySettings:
         if self.chain_url is not None and not self.chain_url.startswith(("http://", "https://")):
             raise ValueError("chain_url must be an http(s) JSON-RPC URL")
+        scheduler = self.dask_scheduler
+        if scheduler and scheduler != "local" and "://" not in scheduler:
+            raise ValueError("dask_scheduler must be 'local' or a scheduler address (tcp://...)")
         return self
 
     @property

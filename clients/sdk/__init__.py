@@ -9,6 +9,9 @@ with QcityClient("http://127.0.0.1:8000", keys) as client:
     read = client.entity("urn:ngsi-ld:TrafficFlowObserved:j1", purpose="dpv:PublicBenefit")
 ```
 
+Optimisation jobs: `submit_job({"kind": "lp", "purpose": ..., "lp": ...})`, then `wait_job`,
+`watch_job` (server-sent events), `job_result`, `cancel_job`, `jobs`.
+
 Refusals raise the typed exception of the gateway's error code (`ConsentMissing`,
 `RoleMissing`, `SessionInvalid`, `Unavailable`, ...; all `QcityError`). Responses sealed to
 the key file's KEM key (HPKE, X-Wing) are opened transparently.
@@ -22,6 +25,7 @@ from clients.sdk._errors import (
     ConsentMissing,
     ConsentRefused,
     InvalidRequest,
+    JobTimeout,
     NotFound,
     PermissionDenied,
     QcityError,
@@ -38,6 +42,7 @@ from clients.sdk._models import (
     Access,
     Anchor,
     AuditChain,
+    ConsentUse,
     Decision,
     Decisions,
     Entities,
@@ -45,11 +50,18 @@ from clients.sdk._models import (
     EntityRead,
     Health,
     Ingested,
+    JobError,
+    JobList,
+    JobProgress,
+    JobResult,
+    JobView,
+    KpiChange,
     Observation,
     Observations,
     Receipt,
     Receipts,
     Relayed,
+    ResultSummary,
     SessionInfo,
     Token,
 )
@@ -63,6 +75,7 @@ __all__ = [
     "Conflict",
     "ConsentMissing",
     "ConsentRefused",
+    "ConsentUse",
     "Decision",
     "Decisions",
     "Entities",
@@ -71,8 +84,15 @@ __all__ = [
     "Health",
     "Ingested",
     "InvalidRequest",
+    "JobError",
+    "JobList",
+    "JobProgress",
+    "JobResult",
+    "JobTimeout",
+    "JobView",
     "KeyFile",
     "KeyFileError",
+    "KpiChange",
     "NotFound",
     "Observation",
     "Observations",
@@ -83,6 +103,7 @@ __all__ = [
     "Receipt",
     "Receipts",
     "Relayed",
+    "ResultSummary",
     "RoleMissing",
     "ServerError",
     "SessionInfo",

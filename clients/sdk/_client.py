@@ -10,14 +10,22 @@ KEM key, each request names it in `X-Qcity-KEM-Key`; a response the gateway seal
 from __future__ import annotations
 
 import base64
-from collections.abc import Mapping, Sequence
+import json as jsonlib
+import time
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 from pydantic import BaseModel, ValidationError
 
 from clients import hpke_box
-from clients.sdk._errors import QcityError, SessionInvalid, TransportError, error_for
+from clients.sdk._errors import (
+    JobTimeout,
+    QcityError,
+    SessionInvalid,
+    TransportError,
+    error_for,
+)
 from clients.sdk._keys import KeyFile
 from clients.sdk._models import (
     AuditChain,
@@ -27,6 +35,9 @@ from clients.sdk._models import (
     EntityRead,
     Health,
     Ingested,
+    JobList,
+    JobResult,
+    JobView,
     Observations,
     Receipts,
     Relayed,
@@ -286,6 +297,74 @@ class QcityClient:
         """GET /me/consents/receipts: a signed 27560 receipt per consent the caller gave."""
         return self._get(Receipts, "/me/consents/receipts")
 
+    # ------------------------------------------------------------------ optimisation jobs
+
+    def submit_job(self, request: Mapping[str, Any] | BaseModel) -> JobView:
+        """POST /jobs: launch a job (`kind` traffic, emergency, energy or lp; a `purpose`;
+        optionally a `solver`). The launch and every input it reads are permission-checked:
+        refusals raise RoleMissing, ConsentMissing, AgreementMissing, InvalidRequest
+        (`invalid_problem`, `validation_error`, ...)."""
+        body = (request.model_dump(mode="json") if isinstance(request, BaseModel)
+                else dict(request))
+        return self._parse(JobView, self.request("POST", "/jobs", json=body))
+
+    def jobs(self) -> JobList:
+        """GET /jobs: the caller's jobs, newest first."""
+        return self._get(JobList, "/jobs")
+
+    def job(self, job_id: str) -> JobView:
+        """GET /jobs/{id}: one of the caller's jobs (NotFound for anyone else's)."""
+        return self._get(JobView, f"/jobs/{job_id}")
+
+    def job_result(self, job_id: str) -> JobResult:
+        """GET /jobs/{id}/result: a succeeded job's result (Conflict `job_not_finished` or
+        `job_has_no_result` otherwise); sealed when computed from personal data."""
+        return self._get(JobResult, f"/jobs/{job_id}/result")
+
+    def cancel_job(self, job_id: str) -> JobView:
+        """POST /jobs/{id}/cancel: stop a queued or running job (Conflict `job_finished`)."""
+        return self._parse(JobView, self.request("POST", f"/jobs/{job_id}/cancel"))
+
+    def watch_job(self, job_id: str) -> Iterator[JobView]:
+        """GET /jobs/{id}/events: the job's view now, then at each change, until it ends.
+
+        Server-sent events, not sealed: a job view carries no personal data (state, progress,
+        and the consents relied on, which the chain holds publicly); the result itself comes
+        from `job_result`, sealed where it is personal."""
+        path = f"/jobs/{job_id}/events"
+        headers = {**self._headers(True), "Accept": "text/event-stream"}
+        try:
+            with self._http.stream("GET", path, headers=headers) as response:
+                if response.status_code >= 400:
+                    response.read()
+                    try:
+                        body = response.json()
+                    except ValueError:
+                        body = None
+                    raise error_for(response.status_code, body)
+                for event, data in _sse(response.iter_lines()):
+                    if event != "status":
+                        continue
+                    view = self._parse(JobView, jsonlib.loads(data))
+                    yield view
+                    if view.terminal:
+                        return
+        except httpx.HTTPError as exc:
+            raise TransportError(f"GET {path}: {exc}") from exc
+
+    def wait_job(self, job_id: str, timeout_s: float = 600.0, poll_s: float = 0.5) -> JobView:
+        """Poll until the job ends; JobTimeout after `timeout_s` (the job goes on)."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            view = self.job(job_id)
+            if view.terminal:
+                return view
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise JobTimeout(f"job {job_id} still {view.state} after {timeout_s} s",
+                                 facts={"job_id": job_id, "state": view.state})
+            time.sleep(min(poll_s, left))
+
     # ------------------------------------------------------------------ chain
 
     def rpc(self, method: str, params: Sequence[Any] = ()) -> Any:
@@ -308,3 +387,24 @@ class QcityClient:
 
 def _bbox(bbox: Sequence[float] | None) -> str | None:
     return None if bbox is None else ",".join(str(float(v)) for v in bbox)
+
+
+def _sse(lines: Iterable[str]) -> Iterator[tuple[str, str]]:
+    """(event, data) of each server-sent event (comments and pings skipped)."""
+    event, data = "message", []
+    for line in lines:
+        if not line:
+            if data:
+                yield event, "\n".join(data)
+            event, data = "message", []
+        elif line.startswith(":"):
+            continue
+        else:
+            name, _, value = line.partition(":")
+            value = value.removeprefix(" ")
+            if name == "event":
+                event = value
+            elif name == "data":
+                data.append(value)
+    if data:
+        yield event, "\n".join(data)

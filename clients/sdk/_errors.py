@@ -107,6 +107,12 @@ class ConsentRefused(QcityError):
     code, http_status = "consent_refused", 409
 
 
+class JobTimeout(QcityError):
+    """A job did not end within the time the caller was willing to wait (it goes on)."""
+
+    code = "job_timeout"
+
+
 class ServerError(QcityError):
     """The gateway failed (it logged the details)."""
 
@@ -129,13 +135,19 @@ _CONSENT_CODES = (
 )  # fmt: skip
 _UNAVAILABLE_CODES = (
     "index_lagging", "chain_unavailable", "deployment_missing", "too_many_challenges",
+    "jobs_unavailable",
 )  # fmt: skip
+_JOB_INVALID_CODES = ("job_input_unavailable", "invalid_problem", "problem_too_large")
+_JOB_CONFLICT_CODES = ("job_not_finished", "job_has_no_result", "job_finished")
 
 BY_CODE: dict[str, type[QcityError]] = {
     **dict.fromkeys(_SESSION_CODES, SessionInvalid),
     **dict.fromkeys(_INVALID_CODES, InvalidRequest),
     **dict.fromkeys(_UNAVAILABLE_CODES, Unavailable),
     **dict.fromkeys(_CONSENT_CODES, ConsentRefused),
+    **dict.fromkeys(_JOB_INVALID_CODES, InvalidRequest),
+    **dict.fromkeys(_JOB_CONFLICT_CODES, Conflict),
+    "job_not_found": NotFound,
     "too_many_relays": RateLimited,
     "too_many_requests": RateLimited,
     "permission_denied": PermissionDenied,

@@ -7,6 +7,7 @@ Unknown extra fields are kept (`extra="allow"`): a newer gateway does not break 
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
@@ -148,3 +149,106 @@ class Receipts(_Answer):
     block: int
     jwks_uri: str
     receipts: list[Receipt]
+
+
+# ------------------------------------------------------------------ optimisation jobs
+
+TERMINAL_STATES = frozenset({"succeeded", "failed", "cancelled"})
+"""Job states after which nothing changes."""
+
+
+class JobProgress(_Answer):
+    """Where a running solve is (stage, 0..1) and the best objective it holds so far."""
+
+    stage: str
+    fraction: float
+    message: str = ""
+    best_objective: float | None = None
+
+
+class JobError(_Answer):
+    """Why a job failed: a stable code and a message."""
+
+    code: str
+    message: str
+
+
+class ConsentUse(_Answer):
+    """A consent a job relied on: checked live at `block` (audit decision `decision`)."""
+
+    subject: str
+    category: str
+    purpose: str
+    block: int
+    decision: int
+
+
+class JobView(_Answer):
+    """A job's state (queued, running, succeeded, failed, cancelled) and what it rests on."""
+
+    job_id: str
+    kind: str
+    state: str
+    owner: str
+    purpose: str
+    backend: str
+    submitted_at: datetime
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    progress: JobProgress | None = None
+    error: JobError | None = None
+    cancel_reason: str | None = None
+    revoked: ConsentUse | None = None
+    consents: list[ConsentUse] = []
+    decisions: list[int] = []
+    starts: int = 0
+    recovered: int = 0
+
+    @property
+    def terminal(self) -> bool:
+        """True once the job has ended (it changes no more)."""
+        return self.state in TERMINAL_STATES
+
+
+class JobList(_Answer):
+    """The caller's jobs, newest first."""
+
+    jobs: list[JobView]
+
+
+class KpiChange(_Answer):
+    """A key figure before and after the plan (re-simulated on the twin)."""
+
+    name: str
+    unit: str
+    before: float
+    after: float
+    change: float
+    source: str
+
+
+class ResultSummary(_Answer):
+    """A job report's headline figures."""
+
+    solver: str
+    objective: float | None = None
+    feasible: bool
+    baseline: float | None = None
+    bound: float | None = None
+    gap: float | None = None
+    wall_s: float
+    circuit_width: int | None = None
+    circuit_depth: int | None = None
+    shots: int | None = None
+    evaluations: int | None = None
+    quantum_share: float
+    kpis: list[KpiChange] = []
+
+
+class JobResult(_Answer):
+    """A succeeded job's result: the summary, and the full report as JSON (the gateway's
+    `quantum.SolveReport`; validate it with that model where quantum is installed)."""
+
+    job_id: str
+    summary: ResultSummary
+    report: dict[str, Any]

@@ -190,6 +190,12 @@ def test_every_gateway_route_has_an_sdk_method() -> None:
         ("POST", "/rpc"),
         ("POST", "/consents/relay"),
         ("GET", "/me/consents/receipts"),
+        ("POST", "/jobs"),
+        ("GET", "/jobs"),
+        ("GET", "/jobs/{job_id}"),
+        ("GET", "/jobs/{job_id}/result"),
+        ("POST", "/jobs/{job_id}/cancel"),
+        ("GET", "/jobs/{job_id}/events"),
     }
     assert routes - covered == set(), "new gateway routes need SDK methods"
 
