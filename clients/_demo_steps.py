@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
+from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from clients._demo_report import draw_pictures, write_demo_report
+from clients._demo_report import (
+    BEFORE,
+    draw_jobs,
+    draw_pictures,
+    jobs_section,
+    write_demo_report,
+)
 from clients._demo_world import World
 from clients.auditor import (
     ChainSnapshot,
@@ -18,9 +27,11 @@ from clients.auditor import (
     parse_decision,
     verify_decisions,
 )
-from clients.sdk import ConsentMissing, QcityError
+from clients.job_cli import as_report, result_table
+from clients.sdk import ConsentMissing, JobView, QcityClient, QcityError
 from contracts import connect
 from contracts.merkle import verify_inclusion
+from quantum import SolveReport
 from twin_core import City, DemoCityConfig, TwinStore, generate_city
 from twin_core.cli import load_store
 from twin_core.subjects import relink_subjects, subject_links
@@ -171,11 +182,97 @@ def agency_reads(story: Story, world: World) -> None:
                   f"[red]{refused.error_code}[/]")
 
 
-def optimise(story: Story, world: World, twin: Twin) -> None:
-    """Optimisation jobs launched through the gateway (wired when the jobs API lands)."""
-    del world, twin
-    story.step("Optimisation", "hybrid QAOA against classical baselines")
-    story.say("the jobs API is not part of this build yet")
+# Settings that keep step 6 well under a minute on two loaded cores: depth-1 QAOA on
+# sub-problems of at most 12 qubits, a short optimiser run, the two best samples of each
+# repaired and polished (polish dominates the classical share). MILP runs alongside.
+QUICK_HYBRID = {"name": "hybrid", "baseline": "milp",
+                "hybrid": {"max_qubits": 12, "candidates": 2,
+                           "qaoa": {"reps": 1, "shots": 256, "maxiter": 6, "grid": 0}}}
+# The dispatch model is small (one circuit of at most 16 qubits): depth 2 and more samples
+# cost a second or two there.
+SMALL_HYBRID = {"name": "hybrid", "baseline": "milp",
+                "hybrid": {"max_qubits": 16, "candidates": 8,
+                           "qaoa": {"reps": 2, "shots": 512, "maxiter": 20, "grid": 2}}}
+SHARES = [0.4, 0.5, 0.6]
+JOBS = (("signal timing", {"kind": "traffic", "purpose": PUBLIC, "shares": SHARES,
+                           "solver": QUICK_HYBRID}),
+        ("emergency dispatch", {"kind": "emergency", "purpose": PUBLIC,
+                                "solver": SMALL_HYBRID}))
+JOB_TIMEOUT_S = 150.0
+
+
+@dataclass
+class JobOutcome:
+    """A job the agency launched, how it ended, and its report when it succeeded."""
+
+    label: str
+    kind: str
+    view: JobView
+    report: SolveReport | None
+    request: dict[str, Any]
+
+    @property
+    def ok(self) -> bool:
+        return self.report is not None
+
+
+def _watch_all(agency: QcityClient, labels: dict[str, str], console: Console
+               ) -> dict[str, JobView]:
+    """One progress bar per job, each fed by the job's server-sent events."""
+    columns = (TextColumn("{task.description:<20}"), BarColumn(), TaskProgressColumn(),
+               TimeElapsedColumn(), TextColumn("[dim]{task.fields[note]}"))
+    last: dict[str, JobView] = {}
+    with Progress(*columns, console=console) as bar:
+        tasks = {j: bar.add_task(label, total=1.0, note="queued") for j, label in labels.items()}
+
+        def watch(job_id: str) -> None:
+            try:
+                for view in agency.watch_job(job_id):
+                    last[job_id] = view
+                    p = view.progress
+                    note = (view.state if p is None or view.terminal
+                            else f"{p.stage}: {p.message}"[:48])
+                    done = 1.0 if view.state == "succeeded" else p.fraction if p else 0.0
+                    bar.update(tasks[job_id], completed=done, note=note)
+            except QcityError as lost:  # the stream broke: the job's own view says the rest
+                bar.update(tasks[job_id], note=f"stream lost: {lost.error_code}")
+
+        threads = [threading.Thread(target=watch, args=(j,), daemon=True) for j in labels]
+        for t in threads:
+            t.start()
+        deadline = time.monotonic() + JOB_TIMEOUT_S
+        for t in threads:
+            t.join(max(deadline - time.monotonic(), 0.0))
+    return {j: last[j] if j in last and last[j].terminal else agency.job(j) for j in labels}
+
+
+def optimise(story: Story, world: World) -> list[JobOutcome]:
+    """The agency launches signal timing and emergency dispatch jobs through the gateway."""
+    story.step("Optimisation jobs", "the agency launches signal timing and emergency dispatch "
+               "through the gateway; the hybrid solver (QAOA on a simulator, classical repair) "
+               "runs beside the HiGHS MILP baseline, and each plan is re-simulated in the twin")
+    agency = world.client("agency")
+    launched: dict[str, tuple[str, dict[str, Any]]] = {}
+    for label, body in JOBS:
+        view = agency.submit_job(body)
+        launched[view.job_id] = (label, body)
+        story.say(f"{label}: job {view.job_id[:12]} {view.state} on {view.backend}, allowed "
+                  f"by audit decision(s) {', '.join(f'#{d}' for d in view.decisions)}")
+    ended = _watch_all(agency, {j: label for j, (label, _b) in launched.items()},
+                       story.console)
+    outcomes = []
+    for job_id, (label, body) in launched.items():
+        view, report = ended[job_id], None
+        if view.state == "succeeded":
+            report = as_report(agency.job_result(job_id).report)
+            story.table(result_table(report, title=f"{label} ({report.num_vars} variables)"))
+            story.say(report.verdict)
+            story.say(f"KPI 'before': {BEFORE[body['kind']]}")
+        else:
+            why = view.error.message if view.error else view.cancel_reason
+            story.say(f"[red]{label}: job {view.state}[/] ({why})")
+        outcomes.append(JobOutcome(label, body["kind"], view, report, body))
+    return outcomes
 
 
 def company_and_citizen(story: Story, world: World, twin: Twin) -> None:
@@ -268,11 +365,16 @@ def audit(story: Story, world: World) -> AuditOutcome:
     return AuditOutcome(snapshot, report)
 
 
-def write_report(story: Story, twin: Twin, outcome: AuditOutcome, folder: Path) -> Path:
-    """Markdown report with the story, maps, the forecast and the audit timeline."""
+def write_report(story: Story, twin: Twin, outcome: AuditOutcome, folder: Path,
+                 jobs: list[JobOutcome]) -> Path:
+    """Markdown report with the story, maps, the forecast, the jobs and the audit timeline."""
     story.step("Pictures and report", "maps with KPI overlays, a forecast against the held-out "
-               "day, the audit timeline")
+               "day, the optimisation jobs, the audit timeline")
     pictures = draw_pictures(twin.city, twin.store, twin.days, folder)
-    for caption, name in pictures:
+    done = [(j.label, j.request, j.report) for j in jobs if j.report is not None]
+    chart = draw_jobs(twin.city, twin.store, done, folder)
+    for caption, name in [*pictures, *([chart] if chart else [])]:
         story.say(f"{name}: {caption}")
-    return write_demo_report(folder, story.lines, pictures, outcome.snapshot, outcome.report)
+    section = jobs_section(done, [j.label for j in jobs if not j.ok], chart)
+    return write_demo_report(folder, story.lines, pictures, outcome.snapshot, outcome.report,
+                             section)

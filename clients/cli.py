@@ -28,6 +28,7 @@ LAZY_COMMANDS: dict[str, tuple[str, str, str]] = {
     "stakeholder": ("clients.sdk_cli", "stakeholder_command", "Register stakeholders on chain."),
     "read": ("clients.sdk_cli", "read_command", "Read the twin through the gateway (SDK)."),
     "wallet": ("clients.sdk_cli", "wallet_command", "A citizen's consents and access history."),
+    "job": ("clients.job_cli", "command", "Launch optimisation jobs and follow them (gateway)."),
 }
 
 

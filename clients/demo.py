@@ -59,13 +59,16 @@ def demo(
         steps.link_citizens(story, world, twin)
         steps.consents(story, world)
         steps.agency_reads(story, world)
-        steps.optimise(story, world, twin)
+        jobs = steps.optimise(story, world)
         steps.company_and_citizen(story, world, twin)
         outcome = steps.audit(story, world)
-        report = steps.write_report(story, twin, outcome, out)
+        report = steps.write_report(story, twin, outcome, out, jobs)
     finally:
         world.stop()
     story.say(f"report: {report}")
     story.say(f"done in {time.monotonic() - started:.0f} s")
-    if not outcome.ok:
+    failed = [job.label for job in jobs if not job.ok]
+    if failed:
+        story.say(f"[red]jobs that did not succeed: {', '.join(failed)}[/]")
+    if not outcome.ok or failed:
         raise typer.Exit(1)
