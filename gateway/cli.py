@@ -36,6 +36,9 @@ def serve(
     db_url: Annotated[str | None, typer.Option(
         "--db-url", help="A SQLAlchemy URL (e.g. postgresql+psycopg://...) instead of SQLite.")
     ] = None,
+    funder_key_file: Annotated[Path | None, typer.Option(
+        "--funder-key-file", help="With --chain-url: a 0600 file with the hex key of a funded "
+        "account that pays the gateway's recorder, admin and relayer accounts.")] = None,
     log_level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "info",
 ) -> None:
     """Run the gateway (embedded chain, SQLite) on this machine."""
@@ -48,7 +51,7 @@ def serve(
     from gateway.runtime import freeze_heap
 
     settings = settings_from_cli(host=host, port=port, data_dir=data_dir, chain_url=chain_url,
-                                 db_url=db_url)
+                                 db_url=db_url, funder_key_file=funder_key_file)
     configure_logging(log_level)
     try:
         app = create_app(settings)

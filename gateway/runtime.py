@@ -10,15 +10,14 @@ import asyncio
 import contextlib
 import gc
 import logging
-import os
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from eth_account import Account
 from eth_account.signers.local import LocalAccount
 
 from contracts import Chain, Deployment, QcityContracts, connect, load_or_deploy
+from contracts import accounts as contracts_accounts
 from gateway.audit.anchorer import Anchorer
 from gateway.audit.log import AuditLog
 from gateway.challenges import ChallengeBook
@@ -54,17 +53,24 @@ def freeze_heap() -> None:
 
 
 def load_or_create_account(path: Path) -> LocalAccount:
-    """An Ethereum key kept in `path` (hex, mode 0600), generated on first use."""
-    if path.exists():
+    """An Ethereum key kept in `path` (mode 0600), generated on first use (the chain layer's
+    keeper; a key file others may read is a KeyFileError here, so `qcity serve` says why)."""
+    try:
+        return contracts_accounts.load_or_create_account(path)
+    except PermissionError as exc:
+        raise KeyFileError(str(exc)) from exc
+
+
+def _read_funder_key(path: Path | None) -> str | None:
+    """The funder's key from its file, which must exist and be private (mode 0600)."""
+    if path is None:
+        return None
+    try:
         if stat.S_IMODE(path.stat().st_mode) & 0o077:
-            raise KeyFileError(f"{path} must have mode 0600")
-        return Account.from_key(path.read_text().strip())
-    account = Account.create()
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as f:
-        f.write("0x" + bytes(account.key).hex())
-    return account
+            raise KeyFileError(f"{path} is readable by others; chmod 600 it")
+        return path.read_text().strip()
+    except OSError as exc:
+        raise KeyFileError(f"cannot read the funder key {path}: {exc.strerror}") from exc
 
 
 def _personal_in_twin(category: str) -> bool:
@@ -159,7 +165,8 @@ def build_runtime(
     owns_chain = chain is None
     if chain is None:
         chain_dir = None if settings.chain_url else data_dir / "chain"
-        chain = connect(settings.chain_url, data_dir=chain_dir)
+        chain = connect(settings.chain_url, data_dir=chain_dir,
+                        funder_key=_read_funder_key(settings.funder_key_file))
     recorder = recorder or load_or_create_account(data_dir / "recorder.key")
     if deployment is None:
         admin = load_or_create_account(data_dir / "governance-admin.key")

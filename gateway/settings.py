@@ -20,6 +20,9 @@ class GatewaySettings(BaseSettings):
     data_dir: Path = Field(Path(".qcity"), description="Gateway key, embedded chain, SQLite.")
     chain_url: str | None = Field(None, description="External EVM JSON-RPC URL; None: embedded.")
     db_url: str | None = Field(None, description="SQLAlchemy URL; None: SQLite in data_dir.")
+    funder_key_file: Path | None = Field(
+        None, description="External node only: a file (mode 0600) with the hex key of a funded "
+        "account that pays the gateway's own accounts; None: the node's first unlocked account.")
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=0, le=65535)
 

@@ -21,6 +21,7 @@ from fastapi.testclient import TestClient
 
 from contracts import ChainUnavailable, Deployment, QcityContracts, connect, wait_until_reachable
 from gateway import GatewaySettings, create_app
+from gateway.keys import KeyFileError
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 
@@ -79,7 +80,7 @@ def test_external_node_then_node_down_is_503(hardhat, tmp_path: Path) -> None:
         chain = connect(url)
         record = json.loads((settings.data_dir / "deployment-31337.json").read_text())
         qc = QcityContracts.attach(chain, Deployment(**record))
-        admin = Account.from_key((settings.data_dir / "governance-admin.key").read_text())
+        admin = Account.from_key((settings.data_dir / "governance-admin.key").read_text().strip())
         agency, key = Account.create(), MLDSA65PrivateKey.generate()
         public = key.public_key().public_bytes_raw()
         qc.registry.register_stakeholder(admin, agency.address, hashlib.sha256(public).digest(),
@@ -109,3 +110,26 @@ def test_external_node_then_node_down_is_503(hardhat, tmp_path: Path) -> None:
         assert client.get("/health").json()["in_step"] is False
         rpc = client.post("/rpc", json={"jsonrpc": "2.0", "id": 1, "method": "eth_blockNumber"})
         assert rpc.json()["error"]["message"] == "chain unavailable"
+
+
+@pytest.mark.node
+def test_a_funder_key_file_pays_the_gateways_accounts_on_a_node(hardhat, tmp_path: Path
+                                                                 ) -> None:
+    """A node without the gateway's accounts funded: the operator names a funded key file."""
+    url, _proc = hardhat
+    node = connect(url)
+    funder = Account.create()
+    node.fund(funder.address, 1_000 * 10**18)  # the dev node's unlocked account pays it once
+    key_file = tmp_path / "funder.key"
+    key_file.write_text("0x" + bytes(funder.key).hex())
+    key_file.chmod(0o644)
+    settings = GatewaySettings(data_dir=tmp_path / "gw", chain_url=url,
+                               funder_key_file=key_file)
+    with pytest.raises(KeyFileError, match="readable by others"):
+        create_app(settings)
+    key_file.chmod(0o600)
+    with TestClient(create_app(settings)) as client:
+        assert client.get("/health").json()["in_step"]
+    recorder = Account.from_key((settings.data_dir / "recorder.key").read_text().strip())
+    assert node.balance(recorder.address) >= 10**18
+    assert node.balance(funder.address) < 1_000 * 10**18 - 100 * 10**18  # it paid
