@@ -136,7 +136,7 @@ def _client(gateway: str, keys: Path) -> Iterator[QcityClient]:
 def job_request(kind: Kind, *, purpose: str, solver: SolverName, feeder: str | None = None,
                 lp: Path | None = None, max_qubits: int | None = None, reps: int | None = None,
                 shots: int | None = None, maxiter: int | None = None, seed: int | None = None,
-                baseline: bool = True) -> dict[str, Any]:
+                baseline: bool = True, sumo: bool = False) -> dict[str, Any]:
     """The body of `POST /jobs` for these options; bad combinations exit 2 here."""
     if kind is Kind.ENERGY and not feeder:
         _bad("an energy job needs --feeder ID")
@@ -156,6 +156,10 @@ def job_request(kind: Kind, *, purpose: str, solver: SolverName, feeder: str | N
     body: dict[str, Any] = {"kind": kind.value, "purpose": purpose, "solver": spec}
     if kind is Kind.ENERGY:
         body["feeder_id"] = feeder
+    if sumo:
+        if kind is not Kind.TRAFFIC:
+            _bad("--sumo applies to traffic jobs only")
+        body["sumo"] = True
     if lp is not None:
         try:
             body["lp"], body["name"] = lp.read_text(), lp.stem[:128]
@@ -316,13 +320,15 @@ def submit(
     None,
     seed: Annotated[int | None, typer.Option(help="Seed of the sampler.")] = None,
     baseline: Annotated[bool, typer.Option(help="Run the HiGHS MILP baseline too.")] = True,
+    sumo: Annotated[bool, typer.Option(
+        "--sumo", help="Traffic: also re-simulate the plan in SUMO (slow).")] = False,
     watch: Annotated[bool, typer.Option(help="Follow the job with a progress bar.")] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Launch a KIND job for PURPOSE; its inputs are read from the twin under your rights."""
     body = job_request(kind, purpose=purpose, solver=solver, feeder=feeder, lp=lp,
                        max_qubits=max_qubits, reps=reps, shots=shots, maxiter=maxiter,
-                       seed=seed, baseline=baseline)
+                       seed=seed, baseline=baseline, sumo=sumo)
     with _client(gateway, keys) as client:
         view = client.submit_job(body)
         if as_json:

@@ -96,7 +96,7 @@ async def _traffic(runtime: Runtime, session: Session, request: TrafficJobReques
                  for p in providers or [None]]
     problem, context = await asyncio.to_thread(twin_inputs.traffic_problem, store,
                                                request.shares, request.offsets_s)
-    return PreparedJob(problem, context, decisions=decisions)
+    return PreparedJob(problem, {**context, "sumo": request.sumo}, decisions=decisions)
 
 
 async def _energy(runtime: Runtime, session: Session, request: EnergyJobRequest, ask: Any,

@@ -30,6 +30,8 @@ class TrafficJobRequest(_Request):
     kind: Literal["traffic"] = "traffic"
     shares: list[float] = Field(default=[0.4, 0.5, 0.6], min_length=1, max_length=8)
     offsets_s: list[float] = Field(default=[0.0], min_length=1, max_length=8)
+    sumo: bool = Field(default=False, description="Also re-simulate the plan in SUMO (slow: "
+                       "two microscopic runs of the city's peak hour).")
 
 
 class EmergencyJobRequest(_Request):

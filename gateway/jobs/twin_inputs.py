@@ -58,7 +58,7 @@ def _traffic_kpis(store: TwinStore, spec: JobSpec, context: dict[str, Any], x: n
     inputs = TrafficInputs(network=build_network(load_city(store)),
                            entry_vph=np.asarray(context["entry_vph"], dtype=float))
     problem = build_traffic(spec.problem.data)  # type: ignore[union-attr]
-    return bridge.resimulate_traffic(inputs, problem, x)
+    return bridge.resimulate_traffic(inputs, problem, x, sumo=bool(context.get("sumo")))
 
 
 # ------------------------------------------------------------------ emergency

@@ -19,6 +19,7 @@ from fastapi.testclient import TestClient
 
 from clients.sdk import Conflict, InvalidRequest, KeyFile, NotFound, QcityClient, RoleMissing
 from gateway import GatewaySettings, create_app
+from gateway.audit.records import decode
 from gateway.jobs import BorrowedBackend, JobStore
 from gateway.runtime import Runtime
 from quantum import LocalProcessBackend
@@ -281,3 +282,20 @@ def test_a_restart_requeues_the_running_job_and_resubmits_the_queued_one(job_gat
     third = job_gateway(pool=one_at_a_time)  # nothing left to recover: nothing runs again
     assert third.runtime.jobs.runner is None
     assert third.client("agency").job(running.job_id).starts == 2
+
+
+def test_a_traffic_job_reads_detector_flows_and_its_plan_is_resimulated_in_sumo(job_gateway):
+    """Signal timing: launched under the traffic.flow check, re-simulated in the twin's
+    model and in SUMO (before: Webster's proportional plan; after: the job's plan)."""
+    gw = job_gateway()
+    agency = gw.client("agency")
+    queued = agency.submit_job({"kind": "traffic", "purpose": PUBLIC, "sumo": True,
+                                "solver": HYBRID_QUICK})
+    done = agency.wait_job(queued.job_id, timeout_s=240)
+    assert done.state == "succeeded", done.error
+    reads = [decode(gw.audit_entry(seq).entry) for seq in done.decisions[:-1]]  # per provider
+    assert reads and all(e["category"] == "traffic.flow" and e["allowed"] for e in reads)
+    kpis = {(k.source, k.name): k for k in agency.job_result(done.job_id).summary.kpis}
+    sumo = kpis[("sumo", "total delay")]
+    assert sumo.before > 0 and sumo.after > 0 and sumo.unit == "vehicle-hours"
+    assert ("twin.store_and_forward", "total delay") in kpis

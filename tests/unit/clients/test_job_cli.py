@@ -57,6 +57,7 @@ def _one_line_error(output: str) -> str:
     (["submit", "energy"], "an energy job needs --feeder ID"),
     (["submit", "lp"], "an lp job needs --lp FILE"),
     (["submit", "traffic", "--feeder", "urn:x:f1"], "--feeder applies to energy jobs only"),
+    (["submit", "emergency", "--sumo"], "--sumo applies to traffic jobs only"),
     (["submit", "lp", "--lp", "/no/such/model.lp"],
      "cannot read /no/such/model.lp: No such file or directory"),
 ])
