@@ -20,13 +20,12 @@ from clients._cli_compat import standalone
 # or a plain function that typer can wrap.
 LAZY_COMMANDS: dict[str, tuple[str, str, str]] = {
     "serve": ("gateway.cli", "serve", "Run the gateway (embedded chain, SQLite) on this machine."),
-    "twin": ("twin_core.cli", "app", "Build, query and draw the city twin."),
+    "twin": ("clients.twin_cli", "command", "Build, query and draw the city twin."),
     "solve": ("quantum.cli", "solve", "Solve an LP file: hybrid QAOA against baselines."),
     "demo": ("clients.demo", "demo", "Run the whole story end to end on the embedded defaults."),
     "audit": ("clients.audit_cli", "command", "Verify decisions, ask could-read, write reports."),
     "keys": ("clients.sdk_cli", "keys_command", "Make key files (Ethereum, ML-DSA-65, X-Wing)."),
     "stakeholder": ("clients.sdk_cli", "stakeholder_command", "Register stakeholders on chain."),
-    "read": ("clients.sdk_cli", "read_command", "Read the twin through the gateway (SDK)."),
     "wallet": ("clients.sdk_cli", "wallet_command", "A citizen's consents and access history."),
     "job": ("clients.job_cli", "command", "Launch optimisation jobs and follow them (gateway)."),
 }

@@ -92,7 +92,7 @@ def _bad(message: str) -> NoReturn:
 
 
 def _refused(message: str) -> NoReturn:
-    """The gateway said no: one line on stderr, exit status 1 (as `qcity read`)."""
+    """The gateway said no: one line on stderr, exit status 1 (as `qcity twin get`)."""
     err.print(f"error: refused: {message}", markup=False)
     raise typer.Exit(1)
 

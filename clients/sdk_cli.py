@@ -1,9 +1,8 @@
-"""`qcity keys`, `qcity stakeholder`, `qcity read` and `qcity wallet`: the SDK from a terminal.
+"""`qcity keys`, `qcity stakeholder` and `qcity wallet`: the SDK from a terminal (twin reads:
+`qcity twin get|query`, in `clients.twin_cli`).
 
 - `keys new` writes a key file (Ethereum key, ML-DSA-65 seed, X-Wing seed; mode 0600).
 - `stakeholder register` has governance bind a key file's ML-DSA key hash and a role on chain.
-- `read entity|query` logs in through the gateway and reads the twin (`twin` itself belongs
-  to twin_core's CLI, which works on a local store).
 - `wallet consents|grant|revoke|history`: a citizen's consents from the terminal, the same
   operations as the /wallet page.
 Bad input exits with status 2 and one line; a refusal by the gateway or the chain exits 1
@@ -51,7 +50,6 @@ def _app(help_text: str) -> typer.Typer:
 
 keys_app = _app("Make key files (Ethereum, ML-DSA-65 and X-Wing keys).")
 stakeholder_app = _app("Register stakeholders on chain (governance).")
-read_app = _app("Read the twin through the gateway, as a logged-in stakeholder.")
 wallet_app = _app("A citizen's consents and access history, from the terminal.")
 
 KeysOpt = Annotated[Path, typer.Option("--keys", help="Key file (see `qcity keys new`).")]
@@ -165,61 +163,6 @@ def _client(gateway: str, keys: Path) -> QcityClient:
     with _refusals():
         client.login()
     return client
-
-
-@read_app.command("entity")
-def read_entity(
-    entity_id: str,
-    gateway: GatewayOpt,
-    keys: KeysOpt,
-    purpose: Annotated[str, typer.Option(help="DPV purpose of the read.")],
-) -> None:
-    """Read one entity's latest state for PURPOSE."""
-    with _client(gateway, keys) as client, _refusals():
-        read = client.entity(entity_id, purpose=purpose)
-    table = Table(title=f"{read.entity.id} ({read.entity.category})")
-    table.add_column("value")
-    table.add_column("reading")
-    for key, value in sorted(read.entity.values.items()):
-        table.add_row(key, f"{value:g}")
-    console.print(table)
-    console.print(
-        f"allowed by {read.access.basis} at block {read.access.block} "
-        f"(audit decision #{read.access.decision})",
-        markup=False,
-    )
-
-
-@read_app.command("query")
-def read_query(
-    gateway: GatewayOpt,
-    keys: KeysOpt,
-    category: Annotated[str, typer.Option(help="Data category.")],
-    purpose: Annotated[str, typer.Option(help="DPV purpose of the read.")],
-    subject: Annotated[str | None, typer.Option(help="Data subject.")] = None,
-    provider: Annotated[str | None, typer.Option(help="Data provider.")] = None,
-    as_json: Annotated[bool, typer.Option("--json")] = False,
-) -> None:
-    """List a category's entities for PURPOSE."""
-    who = _address(subject, "--subject") if subject else None
-    source = _address(provider, "--provider") if provider else None
-    with _client(gateway, keys) as client, _refusals():
-        found = client.entities(category=category, purpose=purpose, subject=who, provider=source)
-    if as_json:
-        print(found.model_dump_json(indent=2))
-        return
-    table = Table(title=f"{len(found.entities)} {category} entities")
-    for column in ("id", "type", "observed", "values"):
-        table.add_column(column, overflow="fold")
-    for e in found.entities:
-        table.add_row(
-            e.id,
-            e.type,
-            str(e.observed_at or ""),
-            ", ".join(f"{k}={v:g}" for k, v in sorted(e.values.items())),
-        )
-    console.print(table)
-    console.print(f"allowed by {found.access.basis} at block {found.access.block}", markup=False)
 
 
 # ------------------------------------------------------------------ wallet
@@ -363,5 +306,4 @@ def wallet_history(
 
 keys_command = standalone(keys_app, "keys", "Make key files (Ethereum, ML-DSA-65, X-Wing).")
 stakeholder_command = standalone(stakeholder_app, "stakeholder", "Register stakeholders on chain.")
-read_command = standalone(read_app, "read", "Read the twin through the gateway (SDK).")
 wallet_command = standalone(wallet_app, "wallet", "A citizen's consents and access history.")
