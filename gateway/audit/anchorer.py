@@ -21,9 +21,9 @@ from eth_account.signers.local import LocalAccount
 from contracts.deploy import QcityContracts
 from contracts.errors import ChainError, SequenceMismatch
 from contracts.events import BatchAnchored
-from contracts.merkle import MerkleTree, hash_pair
+from contracts.merkle import MerkleTree
 from gateway.audit.log import AuditLog, PendingEntry
-from gateway.audit.records import AuditBatchRow, leaf_of
+from gateway.audit.records import AuditBatchRow, leaf_of, node_of
 from gateway.logs import log_event
 
 _log = logging.getLogger("qcity.gateway.anchorer")
@@ -60,7 +60,7 @@ async def build_tree(entries: Sequence[bytes], slice_size: int = 128) -> MerkleT
     while len(levels[-1]) > 1:
         below, above = levels[-1], []
         for i in range(0, len(below) - 1, 2):
-            above.append(hash_pair(below[i], below[i + 1]))
+            above.append(node_of(below[i], below[i + 1]))
             if len(above) % slice_size == 0:
                 await asyncio.sleep(0)
         if len(below) % 2:
@@ -119,7 +119,9 @@ class Anchorer:
             self.log.appended.clear()
 
     async def anchor_now(self) -> list[AnchoredBatch]:
-        """Finish pending batches, then batch and anchor every unbatched entry.
+        """Finish pending batches, then batch and anchor every entry there was when the round
+        began; later entries wait for the next round (under load a round that chased the
+        log's tail would never end, and would send a transaction per batch of stragglers).
 
         Hashing runs on the event loop in small slices between requests; database and chain
         calls run in worker threads. (A worker thread hashing thousands of leaves would hold
@@ -131,15 +133,16 @@ class Anchorer:
                 finished = await asyncio.to_thread(self._finish, pending)
                 if finished is not None:
                     done.append(finished)
+            until = await asyncio.to_thread(self.log.last_seq)
             while True:
-                entries = await asyncio.to_thread(self.log.unbatched, self.max_batch)
+                entries = await asyncio.to_thread(self.log.unbatched, self.max_batch, until)
                 if not entries:
                     break
                 tree = await build_tree([e.entry for e in entries])
                 batch = await asyncio.to_thread(self._open, entries, tree)
                 if batch is None:
                     continue  # another recorder claimed these entries first
-                anchored = await asyncio.to_thread(self._finish, batch)
+                anchored = await asyncio.to_thread(self._finish, batch, True)
                 if anchored is None:
                     break
                 done.append(anchored)
@@ -182,10 +185,15 @@ class Anchorer:
         )
         return batch if self.log.open_batch(batch) else None
 
-    def _finish(self, batch: AuditBatchRow) -> AnchoredBatch | None:
-        """Anchor a pending batch, or confirm that an earlier attempt already did."""
+    def _finish(self, batch: AuditBatchRow, fresh: bool = False) -> AnchoredBatch | None:
+        """Anchor a pending batch, or confirm that an earlier attempt already did.
+
+        A `fresh` batch was opened just now under the chain's next sequence, so no earlier
+        attempt can have sent it: the eth_call looking for it is skipped (a recorder that
+        took the sequence meanwhile makes the anchor revert with SequenceMismatch).
+        """
         audit = self.contracts.audit
-        on_chain = audit.batch_root(batch.sequence)
+        on_chain = bytes(32) if fresh else audit.batch_root(batch.sequence)
         if on_chain == bytes(batch.root):
             found = self._find_anchor(batch.sequence)
             tx_hash, block = (found.tx_hash, found.block_number) if found else ("", -1)

@@ -65,6 +65,9 @@ class AuditReceipt:
     entry_hash: bytes
 
 
+WAL_TRUNCATE_FRAMES = 16_384
+"""Pages (4 KiB each) the SQLite write-ahead log may hold before `compact` truncates it."""
+
 _INSERT_COLUMNS = ("seq", "entry", "entry_hash", "decided_at_ms", "actor", "subject", "allowed",
                    "reason")
 
@@ -92,7 +95,6 @@ class AuditLog:
     def __init__(self, engine: Engine, *, fast_engine: Engine | None = None,
                  flush_max: int = 512, retries: int = 8) -> None:
         self.engine = engine
-        self._fast = fast_engine
         self._flush_max = flush_max
         self._retries = retries
         self._queue: list[tuple[DecisionRecord, asyncio.Future[AuditReceipt]]] = []
@@ -102,6 +104,15 @@ class AuditLog:
         for table in (_ENTRY, _BATCH):
             table.create(engine, checkfirst=True)
         self._tail_sql, self._insert_sql = _driver_sql(engine.dialect.paramstyle)
+        # The fast writer's own DB-API connection, checked out for the log's life: the
+        # pool checkout, transaction and statement objects of SQLAlchemy cost more per
+        # commit than the commit itself.
+        self._fast_checkout = fast_engine.raw_connection() if fast_engine else None
+        self._fast: Any = self._fast_checkout.driver_connection if self._fast_checkout else None
+        self._fast_errors: tuple[type[Exception], ...] = ()
+        if fast_engine is not None:
+            dbapi = fast_engine.dialect.loaded_dbapi
+            self._fast_errors = (dbapi.IntegrityError, dbapi.OperationalError)
         with engine.connect() as conn:
             last = conn.execute(select(func.max(_ENTRY.c.seq))).scalar()
             self.unanchored = int(last or 0) - self._batched_until(conn)
@@ -151,12 +162,25 @@ class AuditLog:
         under load). If the file is busy (another writer, a checkpoint) the attempt fails at
         once and the batch goes to `write` in a worker thread: the loop never waits.
         """
-        if self._fast is None:
+        conn = self._fast
+        if conn is None:
             return None
         try:
-            return self._write_once(records, self._fast)
-        except (IntegrityError, OperationalError):
+            # IMMEDIATE: take the write lock before reading the tail (busy: fail at once)
+            conn.execute("BEGIN IMMEDIATE")
+            tail = conn.execute(self._tail_sql).fetchone()
+            rows, receipts = self._chain(tail, records)
+            conn.executemany(self._insert_sql, rows)
+            conn.commit()
+        except self._fast_errors:
+            if conn.in_transaction:
+                conn.rollback()
             return None
+        except BaseException:
+            if conn.in_transaction:
+                conn.rollback()
+            raise
+        return receipts
 
     def write(self, records: Sequence[DecisionRecord]) -> list[AuditReceipt]:
         """Commit `records` as the next entries of the chain (blocking; one transaction)."""
@@ -167,23 +191,28 @@ class AuditLog:
                 continue  # another process appended first, or the file was busy: re-read
         raise AuditUnavailable()
 
-    def _write_once(self, records: Sequence[DecisionRecord],
-                    engine: Engine | None = None) -> list[AuditReceipt]:
-        # Plain driver SQL on the hot path: SQLAlchemy's statement machinery costs more per
-        # row than encoding and hashing the entry.
-        with (engine or self.engine).begin() as conn:
-            tail = conn.exec_driver_sql(self._tail_sql).first()
-            seq, prev = (int(tail[0]), bytes(tail[1])) if tail else (0, GENESIS_HASH)
-            rows, receipts = [], []
-            for record in records:
-                seq += 1
-                entry = encode(seq, prev, record)
-                prev = entry_hash(entry)
-                rows.append((seq, entry, prev, record.decided_at_ms, record.actor, record.subject,
-                             record.allowed, record.reason))
-                receipts.append(AuditReceipt(seq, prev))
+    def _write_once(self, records: Sequence[DecisionRecord]) -> list[AuditReceipt]:
+        # Plain driver SQL: SQLAlchemy's statement machinery costs more per row than
+        # encoding and hashing the entry.
+        with self.engine.begin() as conn:
+            rows, receipts = self._chain(conn.exec_driver_sql(self._tail_sql).first(), records)
             conn.exec_driver_sql(self._insert_sql, rows)
         return receipts
+
+    @staticmethod
+    def _chain(tail: Any, records: Sequence[DecisionRecord],
+               ) -> tuple[list[tuple[Any, ...]], list[AuditReceipt]]:
+        """The rows and receipts of `records` as the entries after the stored `tail`."""
+        seq, prev = (int(tail[0]), bytes(tail[1])) if tail else (0, GENESIS_HASH)
+        rows, receipts = [], []
+        for record in records:
+            seq += 1
+            entry = encode(seq, prev, record)
+            prev = entry_hash(entry)
+            rows.append((seq, entry, prev, record.decided_at_ms, record.actor, record.subject,
+                         record.allowed, record.reason))
+            receipts.append(AuditReceipt(seq, prev))
+        return rows, receipts
 
     # ------------------------------------------------------------------ reading
 
@@ -215,15 +244,23 @@ class AuditLog:
         """The last sequence number inside a batch (batches cover 1..n without gaps)."""
         return int(conn.execute(select(func.max(_BATCH.c.last_seq))).scalar() or 0)
 
-    def unbatched(self, limit: int) -> list[PendingEntry]:
-        """The oldest entries not yet in any batch (only what a batch needs)."""
+    def unbatched(self, limit: int, until: int | None = None) -> list[PendingEntry]:
+        """The oldest entries not yet in any batch, up to entry `until` if given (only what
+        a batch needs)."""
+        query = select(_ENTRY.c.seq, _ENTRY.c.entry, _ENTRY.c.decided_at_ms)
+        if until is not None:
+            query = query.where(_ENTRY.c.seq <= until)
         with self.engine.connect() as conn:
             rows = conn.execute(
-                select(_ENTRY.c.seq, _ENTRY.c.entry, _ENTRY.c.decided_at_ms)
-                .where(_ENTRY.c.seq > self._batched_until(conn))
+                query.where(_ENTRY.c.seq > self._batched_until(conn))
                 .order_by(_ENTRY.c.seq).limit(limit)
             ).all()
         return [PendingEntry(int(r[0]), bytes(r[1]), int(r[2])) for r in rows]
+
+    def last_seq(self) -> int:
+        """The sequence number of the newest entry (0 when the log is empty)."""
+        with self.engine.connect() as conn:
+            return int(conn.execute(select(func.max(_ENTRY.c.seq))).scalar() or 0)
 
     def batch_of(self, seq: int) -> AuditBatchRow | None:
         """The batch holding entry `seq`, if any."""
@@ -288,10 +325,18 @@ class AuditLog:
         self.unanchored += int(batch[1]) - int(batch[0]) + 1
 
     def compact(self) -> None:
-        """SQLite: fold the write-ahead log back into the database (worker threads only: it
-        waits for writers). The fast writer never checkpoints inside a commit."""
-        if self.engine.dialect.name == "sqlite":
-            with self.engine.connect() as conn:
+        """SQLite: fold the write-ahead log back into the database (worker threads only).
+
+        PASSIVE never blocks the writer on the event loop (a blocked fast commit would go to
+        a thread and sleep in SQLite's busy handler: a latency spike per anchor); the log
+        is reused from its start once a checkpoint has caught up. Only a log that has grown
+        past WAL_TRUNCATE_FRAMES anyway is truncated, which waits for writers.
+        """
+        if self.engine.dialect.name != "sqlite":
+            return
+        with self.engine.connect() as conn:
+            row = conn.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)").first()
+            if row is not None and int(row[1]) > WAL_TRUNCATE_FRAMES:
                 conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
 
     def verify_chain(self, page: int = 1000) -> int:

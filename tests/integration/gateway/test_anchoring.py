@@ -128,3 +128,27 @@ def test_tampering_with_the_local_log_is_detected(make_gateway, tmp_path) -> Non
     token = again.token(again.world["auditor"])
     response = again.get("/audit/verify", token)
     assert response.status_code == 500 and response.json()["code"] == "audit_chain_broken"
+
+
+def test_a_round_anchors_what_waited_when_it_began_and_leaves_the_rest(make_gateway) -> None:
+    from gateway.audit.records import DecisionRecord
+
+    gateway = make_gateway(anchor_every_n=1000, anchor_every_s=3600)
+    _decide(gateway, 2)  # 3 decisions wait
+    audit = gateway.runtime.audit
+    unbatched, arrivals = audit.unbatched, []
+
+    def racing(limit: int, until: int | None = None) -> list:  # decisions keep arriving
+        if len(arrivals) < 2:
+            arrivals.append(audit.write([DecisionRecord(
+                int(time.time() * 1000), gateway.world["agency"].address, "read", DETECTOR_ID,
+                None, PUBLIC, None, None, True, "role:AGENCY", 1)]))
+        return unbatched(limit, until)
+
+    audit.unbatched = racing  # type: ignore[method-assign]
+    done = gateway.run(gateway.runtime.anchorer.anchor_now)
+    audit.unbatched = unbatched  # type: ignore[method-assign]
+    assert [b.size for b in done] == [3]  # one transaction, no chase after the tail
+    assert [e.seq for e in audit.unbatched(10)] == [4, 5]
+    assert [b.size for b in gateway.run(gateway.runtime.anchorer.anchor_now)] == [2]
+    _assert_all_anchored(gateway)
