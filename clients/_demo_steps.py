@@ -23,6 +23,7 @@ from clients._demo_world import World
 from clients.auditor import (
     ChainSnapshot,
     VerificationReport,
+    export_decisions,
     load_history,
     parse_decision,
     verify_decisions,
@@ -345,14 +346,8 @@ def audit(story: Story, world: World) -> AuditOutcome:
     chain_check = auditor.verify_audit_chain()
     story.say(f"the gateway's local log: {chain_check.entries} entries, hash chain "
               f"{'intact' if chain_check.chain_ok else 'BROKEN'}")
-    # Reading a decision is itself an audited decision: export up to the head seen now.
-    exported = [auditor.decision(seq).model_dump() for seq in range(1, chain_check.entries + 1)]
-    deadline = time.monotonic() + 30
-    while any((d.get("anchor") or {}).get("status") != "anchored" for d in exported):
-        if time.monotonic() > deadline:
-            break
-        time.sleep(0.25)
-        exported = [auditor.decision(d["seq"]).model_dump() for d in exported]
+    # Paged, with proofs, up to the head seen now (each page read is itself a decision).
+    exported = export_decisions(auditor, wait_s=30.0, poll_s=0.25)
     snapshot = load_history(connect(f"{world.gateway.url}/rpc"), world.deployment)
     decisions = [parse_decision(d, i) for i, d in enumerate(exported)]
     report = verify_decisions(decisions, snapshot.history, time_of_block=snapshot.time_of_block)

@@ -1,4 +1,7 @@
-"""`qcity audit`: verify the gateway's decisions, ask what the chain allowed, write a report.
+"""`qcity audit`: export and verify the gateway's decisions, ask what the chain allowed, report.
+
+`export` is the one command that talks to the gateway (with an AUDITOR's key file): it writes
+every decision with its Merkle proof to JSON Lines.
 
 Every command reads the chain through a JSON-RPC URL (a node, or the gateway's read-only /rpc
 door) and a deployment record (`deployment-<chain id>.json`, or the folder holding it); the
@@ -12,11 +15,12 @@ import json
 from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from eth_utils import is_address, to_checksum_address
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
 from clients._cli_compat import standalone
@@ -26,11 +30,13 @@ from clients.auditor import (
     VerificationReport,
     block_at_time,
     could_read,
+    export_decisions,
     load_decisions,
     load_history,
     verify_decisions,
 )
 from clients.auditor._report import write_report
+from clients.sdk import KeyFile, KeyFileError, QcityClient, QcityError
 from contracts.chain import Chain, connect
 from contracts.deploy import Deployment
 from contracts.errors import ChainError
@@ -171,6 +177,43 @@ def verify(
     else:
         _print_report(report)
     raise typer.Exit(0 if report.ok else 1)
+
+
+def _export(client: QcityClient, wait_s: float) -> list[dict[str, Any]]:
+    with Progress(TextColumn("exporting decisions"), BarColumn(), MofNCompleteColumn(),
+                  console=err, transient=True) as bar:
+        task = bar.add_task("export", total=None)
+        return export_decisions(client, wait_s=wait_s,
+                                on_row=lambda n: bar.update(task, completed=n))
+
+
+@app.command()
+def export(
+    gateway: Annotated[str, typer.Option("--gateway", help="Gateway base URL.")],
+    keys: Annotated[Path, typer.Option("--keys", help="An AUDITOR's key file.")],
+    out: Annotated[Path, typer.Option("--out", help="JSON Lines file to write.")],
+    wait_anchored: Annotated[float, typer.Option(
+        min=0, help="Seconds to wait for the newest decisions to be anchored.")] = 30.0,
+) -> None:
+    """Export every decision with its Merkle proof from the gateway, for `audit verify`."""
+    if not gateway.startswith(("http://", "https://")):
+        raise _fail_input(f"--gateway must be an http(s) URL, not {gateway!r}")
+    try:
+        key_file = KeyFile.load(keys)
+    except KeyFileError as exc:
+        raise _fail_input(str(exc)) from None
+    try:
+        with QcityClient(gateway, key_file) as client:
+            client.login()
+            rows = _export(client, wait_anchored)
+    except QcityError as exc:
+        err.print(f"refused: {exc}", markup=False)
+        raise typer.Exit(1) from None
+    out.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    pending = sum(1 for r in rows if (r.get("anchor") or {}).get("status") != "anchored")
+    console.print(f"{len(rows)} decisions written to {out}"
+                  + (f" ({pending} not anchored yet)" if pending else ", all anchored"),
+                  markup=False)
 
 
 def _parse_time(value: str) -> int:

@@ -3,7 +3,8 @@
 `load_history` replays the contracts' events (after checking their code is the audited
 artifact); `verify_decisions` checks exported decisions against it (anchored? allowed only
 under a valid consent?); `could_read` answers what the chain allowed at any block or time;
-`write_report` renders the trail as Markdown or HTML with a timeline plot.
+`write_report` renders the trail as Markdown or HTML with a timeline plot;
+`export_decisions` fetches the gateway's decisions and proofs (an AUDITOR's session).
 """
 
 from clients.auditor._decisions import (
@@ -13,6 +14,7 @@ from clients.auditor._decisions import (
     parse_decision,
 )
 from clients.auditor._entry import decision_entry, decision_leaf, entry_hash
+from clients.auditor._export import export_decisions
 from clients.auditor._history import ChainHistory, ConsentStatus
 from clients.auditor._rules import ChainFacts, Judgement, could_read, judge, read_request
 from clients.auditor._source import ChainSnapshot, block_at_time, block_time, load_history
@@ -35,6 +37,7 @@ __all__ = [
     "decision_entry",
     "decision_leaf",
     "entry_hash",
+    "export_decisions",
     "judge",
     "load_decisions",
     "load_history",

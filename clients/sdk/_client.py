@@ -30,6 +30,7 @@ from clients.sdk._keys import KeyFile
 from clients.sdk._models import (
     AuditChain,
     Decision,
+    DecisionPage,
     Decisions,
     Entities,
     EntityRead,
@@ -261,6 +262,20 @@ class QcityClient:
     def decision(self, seq: int) -> Decision:
         """GET /audit/decisions/{seq} (auditors): a decision with its Merkle proof."""
         return self._get(Decision, f"/audit/decisions/{int(seq)}")
+
+    def decision_page(self, after: int = 0, limit: int | None = None) -> DecisionPage:
+        """GET /audit/decisions (auditors): decisions after seq `after`, with proofs."""
+        return self._get(DecisionPage, "/audit/decisions", after=int(after), limit=limit)
+
+    def export_decisions(self, after: int = 0, page: int = 500) -> Iterator[Decision]:
+        """Every decision after `after`, page by page, up to the head when the last page is
+        read (each page is one audited read, itself included in the export)."""
+        while True:
+            found = self.decision_page(after, page)
+            yield from found.decisions
+            if found.next_after is None:
+                return
+            after = found.next_after
 
     def verify_audit_chain(self) -> AuditChain:
         """GET /audit/verify (auditors): the gateway re-checks its local hash chain."""

@@ -114,6 +114,14 @@ class Decisions(_Answer):
     decisions: list[Decision]
 
 
+class DecisionPage(_Answer):
+    """A page of the auditor's export: decisions after a seq, oldest first."""
+
+    decisions: list[Decision]
+    head: int
+    next_after: int | None = None
+
+
 class AuditChain(_Answer):
     entries: int
     chain_ok: bool

@@ -5,11 +5,13 @@ Citizens see the decisions about their own data the same way (`/me/decisions`).
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, Field
 
+from contracts.merkle import MerkleTree
 from gateway.audit.anchorer import batch_tree
 from gateway.audit.records import AuditEntryRow, decode, leaf_of
 from gateway.deps import AuditorGrant, PersonalSessionDep, RuntimeDep
@@ -50,18 +52,31 @@ class DecisionsOut(BaseModel):
     decisions: list[DecisionOut]
 
 
+class DecisionPageOut(BaseModel):
+    decisions: list[DecisionOut]
+    head: int = Field(description="The newest decision's seq when the page was read.")
+    next_after: int | None = Field(
+        description="Pass as `after` for the next page; None once the page reached `head`.")
+
+
 class VerifyOut(BaseModel):
     entries: int
     chain_ok: bool
 
 
-def _decision(runtime: Runtime, row: AuditEntryRow) -> DecisionOut:
+def _decision(runtime: Runtime, row: AuditEntryRow,
+              trees: dict[int, MerkleTree] | None = None) -> DecisionOut:
+    """The decision with its proof; `trees` keeps each batch's tree across a page."""
     fields = decode(row.entry)
     anchor = None
     batch = runtime.audit.batch_of(row.seq)
     if batch is not None:
         leaf_index = row.seq - batch.first_seq
-        tree = batch_tree(runtime.audit.batch_entries(batch.first_seq, batch.last_seq))
+        trees = {} if trees is None else trees
+        tree = trees.get(batch.sequence)
+        if tree is None:
+            tree = batch_tree(runtime.audit.batch_entries(batch.first_seq, batch.last_seq))
+            trees[batch.sequence] = tree
         anchor = AnchorOut(
             sequence=batch.sequence, root=_hex(batch.root), leaf_index=leaf_index,
             proof=[_hex(p) for p in tree.proof(leaf_index)], status=batch.status,
@@ -74,6 +89,24 @@ def _decision(runtime: Runtime, row: AuditEntryRow) -> DecisionOut:
 
 
 Seq = Annotated[int, Path(ge=1, le=2**62)]
+
+
+def _page(runtime: Runtime, after: int, limit: int) -> DecisionPageOut:
+    head = runtime.audit.last_seq()
+    last = min(after + limit, head)
+    rows = runtime.audit.entries(after + 1, last) if last > after else []
+    trees: dict[int, MerkleTree] = {}
+    return DecisionPageOut(decisions=[_decision(runtime, r, trees) for r in rows], head=head,
+                           next_after=last if last < head else None)
+
+
+@router.get("/audit/decisions", response_model=DecisionPageOut)
+async def decisions(grant: AuditorGrant,
+                    after: Annotated[int, Query(ge=0, le=2**62)] = 0,
+                    limit: Annotated[int, Query(ge=1, le=1000)] = 200) -> DecisionPageOut:
+    """Decisions after seq `after`, oldest first, each with its proof: an auditor's export,
+    one audited read per page (a per-seq export would add one decision per decision read)."""
+    return await asyncio.to_thread(_page, grant.runtime, after, limit)
 
 
 @router.get("/audit/decisions/{seq}", response_model=DecisionOut)

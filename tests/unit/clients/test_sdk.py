@@ -184,6 +184,7 @@ def test_every_gateway_route_has_an_sdk_method() -> None:
         ("GET", "/twin/entities"),
         ("GET", "/twin/observations"),
         ("POST", "/twin/observations"),
+        ("GET", "/audit/decisions"),
         ("GET", "/audit/decisions/{seq}"),
         ("GET", "/audit/verify"),
         ("GET", "/me/decisions"),
