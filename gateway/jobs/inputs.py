@@ -46,9 +46,13 @@ class PreparedJob:
     context: dict[str, Any] = field(default_factory=dict)
     consents: list[ConsentUse] = field(default_factory=list)
     decisions: list[int] = field(default_factory=list)
+    roles: set[str] = field(default_factory=set)
+    """Roles the grants rested on (`role:AGENCY` -> AGENCY): watched while the job runs."""
 
     def granted(self, grant: Grant) -> Grant:
         self.decisions.append(grant.seq)
+        if grant.decision.reason.startswith("role:"):
+            self.roles.add(grant.decision.reason.removeprefix("role:"))
         return grant
 
 
@@ -81,7 +85,9 @@ async def prepare(runtime: Runtime, session: Session, request: JobRequest, job_i
         grant = await enforce(runtime, session, ask())
         problem, context = await asyncio.to_thread(twin_inputs.emergency_problem, store,
                                                    request.turnout_delay_min)
-        return PreparedJob(problem, context, decisions=[grant.seq])
+        prepared = PreparedJob(problem, context)
+        prepared.granted(grant)
+        return prepared
     if isinstance(request, TrafficJobRequest):
         return await _traffic(runtime, session, request, ask, store)
     return await _energy(runtime, session, request, ask, store)
@@ -92,11 +98,14 @@ async def _traffic(runtime: Runtime, session: Session, request: TrafficJobReques
     refs = await asyncio.to_thread(runtime.twin.entities, category=twin_inputs.TRAFFIC,
                                    limit=1_000_000)
     providers = sorted({r.provider for r in refs}, key=lambda p: p or "")
-    decisions = [(await enforce(runtime, session, ask(twin_inputs.TRAFFIC, provider=p))).seq
-                 for p in providers or [None]]
+    grants = [await enforce(runtime, session, ask(twin_inputs.TRAFFIC, provider=p))
+              for p in providers or [None]]
     problem, context = await asyncio.to_thread(twin_inputs.traffic_problem, store,
                                                request.shares, request.offsets_s)
-    return PreparedJob(problem, {**context, "sumo": request.sumo}, decisions=decisions)
+    prepared = PreparedJob(problem, {**context, "sumo": request.sumo})
+    for grant in grants:
+        prepared.granted(grant)
+    return prepared
 
 
 async def _energy(runtime: Runtime, session: Session, request: EnergyJobRequest, ask: Any,

@@ -57,6 +57,8 @@ _log = logging.getLogger("qcity.gateway.jobs")
 
 CLOSED_REASON = "runner_closed"
 """The runner's reason when it closes: such a job is left unfinished for the next start."""
+BASIS_ROLES = "basis_roles"
+"""Key in a job's stored context: the roles its launch rested on, watched while it runs."""
 CANCEL_WAIT_S = 10.0
 """How long `POST /jobs/{id}/cancel` waits for a running job to stop before answering."""
 
@@ -88,6 +90,7 @@ class JobService:
         self._watchers: dict[str, set[Watcher]] = {}
         self._watch_lock = threading.Lock()
         self._revoked: dict[str, ConsentUse] = {}
+        self._lost_role: dict[str, str] = {}
         self._started: set[str] = set()
         self._closing = False
 
@@ -173,7 +176,8 @@ class JobService:
         row = JobRow(
             job_id=job_id, owner=owner, kind=request.kind, purpose=request.purpose,
             state=JobState.QUEUED.value, backend=runner.backend.name,
-            spec=spec.model_dump_json(), context=json.dumps(prepared.context),
+            spec=spec.model_dump_json(),
+            context=json.dumps({**prepared.context, BASIS_ROLES: sorted(prepared.roles)}),
             consents=dumps(prepared.consents), decisions=json.dumps(prepared.decisions),
             submitted_at=time.time(),
         )
@@ -275,20 +279,27 @@ class JobService:
         """Hand a stored job to the runner, watching the consents it rests on (blocking)."""
         spec = JobSpec.model_validate_json(row.spec or "{}")
         consents = [ConsentUse.model_validate(c) for c in json.loads(row.consents)]
-        runner.submit(spec, should_cancel=self._consent_hook(row.job_id, row.owner, consents))
+        roles = list(json.loads(row.context or "{}").get(BASIS_ROLES, []))
+        runner.submit(spec, should_cancel=self._watch_hook(row.job_id, row.owner, consents,
+                                                           roles))
 
-    def _consent_hook(self, job_id: str, owner: str, consents: list[ConsentUse]
-                      ) -> Callable[[], bool] | None:
-        """The runner's `should_cancel`: is any consent the job relied on no longer live at
-        the index's block? Judged like `PermissionEngine` does (expiry against the later of
-        the block's time and now); the first one found gone is what the job records."""
-        if not consents:
+    def _watch_hook(self, job_id: str, owner: str, consents: list[ConsentUse],
+                    roles: list[str]) -> Callable[[], bool] | None:
+        """The runner's `should_cancel`: has the launcher lost a role its launch rested on,
+        or is any consent the job relied on no longer live at the index's block? Judged like
+        `PermissionEngine` does (expiry against the later of the block's time and now); the
+        first one found gone is what the job records."""
+        if not consents and not roles:
             return None
         terms = [(c, term_id(c.category), term_id(c.purpose)) for c in consents]
 
         def revoked() -> bool:
             if self._closing:
                 return False
+            for role in roles:
+                if not self._index.has_role(owner, role):
+                    self._lost_role.setdefault(job_id, role)
+                    return True
             now = max(self._index.block_time, int(time.time()))
             for use, category, purpose in terms:
                 if not self._index.consent_live(use.subject, owner, category, purpose, now):
@@ -347,14 +358,18 @@ class JobService:
             record = self._outcome(row, False, f"job_failed:{values['error_code']}")
         else:  # cancelled: partial results (progress carries the best objective) are dropped
             revoked = self._revoked.pop(row.job_id, None)
+            lost = self._lost_role.pop(row.job_id, None)
             reason = ("consent_revoked" if revoked is not None
-                      else "consent_check_failed" if status.cancel_reason == "hook"
+                      else "role_revoked" if lost is not None
+                      else "watch_failed" if status.cancel_reason == "hook"
                       else status.cancel_reason or "requested")
             values.update(state=JobState.CANCELLED.value, cancel_reason=reason, progress=None)
             if revoked is not None:
                 values["revoked"] = revoked.model_dump_json()
                 record = self._outcome(row, False, reason, category=revoked.category,
                                        purpose=revoked.purpose, subject=revoked.subject)
+            elif lost is not None:
+                record = self._outcome(row, False, f"role_revoked:{lost}")
             else:
                 record = self._outcome(row, False, f"job_cancelled:{reason}")
         values["decisions"] = self._with_decision(row, self._append(record))

@@ -8,6 +8,7 @@ runs a few seconds; the quick ones finish in well under a second on a warm worke
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from collections.abc import Callable, Iterator
@@ -251,6 +252,27 @@ def test_revoking_a_consent_mid_run_cancels_the_job_and_is_recorded(job_gateway)
     assert denial.subject == world["citizen"].address
     assert denial.actor == world["enterprise"].address
     assert gw.runtime.index.block >= revoked.block_number
+
+
+def test_revoking_the_launchers_role_mid_run_cancels_the_job_and_is_recorded(job_gateway):
+    """The launch rested on role:AGENCY; once governance revokes it, the job stops too (as
+    the agency's session would)."""
+    gw = job_gateway()
+    world = gw.world
+    agency = gw.client("agency")
+    job = agency.submit_job(lp_job(ENDLESS))
+    wait_until(lambda: agency.job(job.job_id).progress is not None)
+    revoked = world.qc.registry.revoke_role(world.admin, "AGENCY", world["agency"].address)
+    try:
+        wait_until(lambda: gw.runtime.index.block >= revoked.block_number, timeout=10)
+        wait_until(lambda: gw.runtime.jobs.store.get(job.job_id).state == "cancelled", 30)
+        row = gw.runtime.jobs.store.get(job.job_id)
+        assert row.cancel_reason == "role_revoked" and row.result is None
+        denial = gw.audit_entry(json.loads(row.decisions)[-1])
+        assert not denial.allowed and denial.reason == "role_revoked:AGENCY"
+        assert denial.actor == world["agency"].address
+    finally:
+        world.qc.registry.grant_role(world.admin, "AGENCY", world["agency"].address)
 
 
 def test_a_restart_requeues_the_running_job_and_resubmits_the_queued_one(job_gateway,
