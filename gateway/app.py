@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 
 from eth_account.signers.local import LocalAccount
 from fastapi import APIRouter, FastAPI
+from fastapi.telemetry import TelemetryConfig
 
 from contracts import Chain, ChainError, Deployment
 from gateway.errors import GatewayError
@@ -53,6 +54,15 @@ def create_app(
     return app_for(runtime, routers=routers)
 
 
+def _telemetry(on: bool) -> TelemetryConfig:
+    """FastAPI's native telemetry, on or off as the settings say.
+
+    FastAPI checks on every request whether OpenTelemetry providers are configured, which
+    reads the environment three times (~10 µs a request); the settings decide once instead.
+    """
+    return {"tracing": on, "metrics": on, "logs": on}
+
+
 def app_for(runtime: Runtime, *, routers: Iterable[APIRouter] = ()) -> FastAPI:
     """Mount the routers on a FastAPI app around an existing runtime."""
 
@@ -69,6 +79,7 @@ def app_for(runtime: Runtime, *, routers: Iterable[APIRouter] = ()) -> FastAPI:
         summary="Post-quantum sessions, on-chain permission checks, audited twin access.",
         version="0.1.0",
         lifespan=lifespan,
+        telemetry=_telemetry(runtime.settings.telemetry),
     )
     app.state.runtime = runtime
     install_error_handlers(app, _ERROR_BASES)

@@ -49,6 +49,12 @@ class GatewaySettings(BaseSettings):
     anchor_max_batch: int = Field(8192, ge=1, description="Most decisions under one root.")
     audit_flush_max: int = Field(512, ge=1, description="Most decisions per audit commit.")
 
+    telemetry: bool = Field(
+        False, description="FastAPI's OpenTelemetry spans, metrics and logs, through the "
+        "global providers. Off, FastAPI does not look for providers (in the environment) on "
+        "every request.",
+    )
+
     rpc_max_batch: int = Field(50, ge=1, le=1000)
     rpc_max_body_bytes: int = Field(256 * 1024, ge=1024)
 

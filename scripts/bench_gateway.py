@@ -191,12 +191,12 @@ def _setup(workdir: Path) -> dict[str, Any]:
     import hashlib
 
     from cryptography.hazmat.primitives.asymmetric.mldsa import MLDSA65PrivateKey
-    from fastapi import APIRouter
+    from fastapi import APIRouter, Response
 
     from contracts import Chain, QcityContracts, connect, load_or_deploy
     from gateway import GatewaySettings, IngestItem, create_app
     from gateway.deps import RuntimeDep
-    from gateway.routes.twin import EntityReadOut
+    from gateway.routes.twin import EntityReadOut, access_json, entity_answer
     from gateway.runtime import freeze_heap
     from twin_core import DemoCityConfig, TwinStore, generate_city, link_subject
 
@@ -242,15 +242,13 @@ def _setup(workdir: Path) -> dict[str, Any]:
         return {"ok": 1}
 
     @plain_router.get("/bench/plain/entities/{entity_id}", response_model=EntityReadOut)
-    async def plain(entity_id: str, purpose: str, runtime: RuntimeDep) -> EntityReadOut:
-        """The same store read and response shape as the checked route, with no check."""
-        from gateway.routes.twin import Access, _entity
-
+    async def plain(entity_id: str, purpose: str, runtime: RuntimeDep) -> Response:
+        """The same store read, response shape and serialisation as the checked route, with
+        no check."""
         ref = runtime.twin.entity(entity_id)
         assert ref is not None
         latest = runtime.twin.latest(entity_id)
-        return EntityReadOut(access=Access(block=runtime.index.block, decision=0, basis="none"),
-                             entity=_entity(ref, latest))
+        return entity_answer(access_json(runtime.index.block, 0, "none"), ref, latest)
 
     apps = {
         "checked": create_app(settings("checked", "indexed"), chain=chain, deployment=deployment,

@@ -113,22 +113,30 @@ def encode(seq: int, prev_hash: bytes, record: DecisionRecord) -> bytes:
     """
     if len(prev_hash) != 32 or not 0 <= seq < 2**64 or not 0 <= record.decided_at_ms < 2**64:
         raise ValueError("seq, decidedAtMs and prevHash out of range")
-    if not -(2**63) <= record.block < 2**63:
+    return b"".join((_word(seq), prev_hash, _word(record.decided_at_ms), _rest(
+        record.actor, record.action, record.resource, record.category, record.purpose,
+        record.subject, record.provider, record.allowed, record.reason, record.block)))
+
+
+# Everything after decidedAtMs is a pure function of the decision's facts, and a busy
+# gateway decides the same few (actor, entity, purpose, block) many times over.
+@functools.lru_cache(maxsize=4096)
+def _rest(actor: str, action: str, resource: str, category: str | None, purpose: str | None,
+          subject: str | None, provider: str | None, allowed: bool, reason: str,
+          block: int) -> bytes:
+    """The entry's words from `actor` on, with the strings' tails."""
+    if not -(2**63) <= block < 2**63:
         raise ValueError("block out of int64 range")
-    strings = (record.action, record.resource, record.category or "", record.purpose or "",
-               record.reason)
-    tails = [_string_tail(s) for s in strings]
+    tails = [_string_tail(s) for s in (action, resource, category or "", purpose or "", reason)]
     offsets, at = [], 32 * len(ENTRY_TYPES)
     for tail in tails:
         offsets.append(_word(at))
         at += len(tail)
-    head = b"".join((
-        _word(seq), prev_hash, _word(record.decided_at_ms), _address(record.actor or ZERO_ADDRESS),
-        offsets[0], offsets[1], offsets[2], offsets[3],
-        _address(record.subject or ZERO_ADDRESS), _address(record.provider or ZERO_ADDRESS),
-        _word(1 if record.allowed else 0), offsets[4], _word(record.block),
+    return b"".join((
+        _address(actor or ZERO_ADDRESS), offsets[0], offsets[1], offsets[2], offsets[3],
+        _address(subject or ZERO_ADDRESS), _address(provider or ZERO_ADDRESS),
+        _word(1 if allowed else 0), offsets[4], _word(block), *tails,
     ))
-    return head + b"".join(tails)
 
 
 def decode(entry: bytes) -> dict[str, Any]:
@@ -150,6 +158,12 @@ def leaf_of(entry: bytes) -> bytes:
     """The Merkle leaf of the entry (double keccak256, as AuditTrail and
     contracts.merkle.leaf_hash define it)."""
     return keccak(keccak(entry))
+
+
+def leaf_of_hash(entry_hash: bytes) -> bytes:
+    """The Merkle leaf of the entry whose hash-chain link is `entry_hash`
+    (`leaf_of(entry) == leaf_of_hash(entry_hash(entry))`)."""
+    return keccak(entry_hash)
 
 
 def node_of(a: bytes, b: bytes) -> bytes:

@@ -9,8 +9,9 @@ from __future__ import annotations
 import time
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, Field
+from pydantic_core import to_json
 
 from gateway.deps import (
     CategoryReadGrant,
@@ -70,13 +71,51 @@ class ObservationsOut(BaseModel):
     observations: list[ObservationOut]
 
 
-def _entity(ref: EntityRef, latest: ObservationRow | None = None) -> EntityOut:
-    return EntityOut(
-        id=ref.id, type=ref.type, category=ref.category, subject=ref.subject,
-        location=(ref.lon, ref.lat),
-        observed_at=latest.observed_at if latest else None,
-        values=latest.values if latest else {},
-    )
+# ------------------------------------------------------------------ answers
+# The read routes answer with JSON written once from plain values, the content the models
+# above describe (and declare as each route's response_model, for the schema and the SDK):
+# building the models and letting FastAPI validate them again before writing them cost more
+# per request than the permission check (tests hold each answer to its model).
+
+
+def _floats(values: dict[str, float]) -> dict[str, float]:
+    return {k: float(v) for k, v in values.items()}
+
+
+def _entity_json(ref: EntityRef, latest: ObservationRow | None = None) -> dict[str, object]:
+    """EntityOut's content."""
+    return {
+        "id": ref.id, "type": ref.type, "category": ref.category, "subject": ref.subject,
+        "location": (float(ref.lon), float(ref.lat)),
+        "observed_at": latest.observed_at if latest else None,
+        "values": _floats(latest.values) if latest else {},
+    }
+
+
+def _observation_json(row: ObservationRow) -> dict[str, object]:
+    """ObservationOut's content."""
+    return {"entity_id": row.entity_id, "observed_at": row.observed_at,
+            "values": _floats(row.values)}
+
+
+def access_json(block: int, decision: int, basis: str) -> dict[str, object]:
+    """Access's content."""
+    return {"block": block, "decision": decision, "basis": basis}
+
+
+def _granted(grant: Grant) -> dict[str, object]:
+    return access_json(grant.block, grant.seq, grant.decision.reason)
+
+
+def _answer(content: dict[str, object]) -> Response:
+    """JSON as FastAPI writes a response model (non-finite floats as null)."""
+    return Response(to_json(content, inf_nan_mode="null"), media_type="application/json")
+
+
+def entity_answer(access: dict[str, object], ref: EntityRef,
+                  latest: ObservationRow | None) -> Response:
+    """An EntityReadOut answer."""
+    return _answer({"access": access, "entity": _entity_json(ref, latest)})
 
 
 def _bbox(text: str | None) -> BBox | None:
@@ -108,47 +147,44 @@ UnitCode = Annotated[str, Field(max_length=8)]
 
 
 @router.get("/entities/{entity_id}", response_model=EntityReadOut)
-async def read_entity(access: EntityReadGrant) -> EntityReadOut:
+async def read_entity(access: EntityReadGrant) -> Response:
     """An entity's latest state."""
     latest = access.grant.runtime.twin.latest(access.entity.id)
-    return EntityReadOut(access=Access.of(access.grant), entity=_entity(access.entity, latest))
+    return entity_answer(_granted(access.grant), access.entity, latest)
 
 
 @router.get("/entities/{entity_id}/observations", response_model=ObservationsOut)
 async def entity_history(access: EntityReadGrant, start: Epoch = None, end: Epoch = None,
-                         limit: Limit = 1000) -> ObservationsOut:
+                         limit: Limit = 1000) -> Response:
     """An entity's observations in [start, end) (epoch seconds; default: the last day)."""
     lo, hi = _window(start, end)
     rows = access.grant.runtime.twin.observations(category=access.entity.category, start=lo, end=hi,
                                      entity_id=access.entity.id, limit=limit)
-    return ObservationsOut(access=Access.of(access.grant),
-                           observations=[ObservationOut(**_row(r)) for r in rows])
+    return _answer({"access": _granted(access.grant),
+                    "observations": [_observation_json(r) for r in rows]})
 
 
 @router.get("/entities", response_model=EntitiesOut)
 async def list_entities(access: CategoryReadGrant, bbox: BBoxQuery = None,
-                        limit: Limit = 100) -> EntitiesOut:
+                        limit: Limit = 100) -> Response:
     """Entities of a category, optionally in an area (personal categories: one subject)."""
     refs = access.grant.runtime.twin.entities(category=access.category, bbox=_bbox(bbox),
                                  subject=access.subject, provider=access.provider, limit=limit)
-    return EntitiesOut(access=Access.of(access.grant), entities=[_entity(r) for r in refs])
+    return _answer({"access": _granted(access.grant),
+                    "entities": [_entity_json(r) for r in refs]})
 
 
 @router.get("/observations", response_model=ObservationsOut)
 async def list_observations(access: CategoryReadGrant, bbox: BBoxQuery = None,
                             start: Epoch = None, end: Epoch = None,
-                            limit: Limit = 1000) -> ObservationsOut:
+                            limit: Limit = 1000) -> Response:
     """Observations of a category in a time range, optionally in an area."""
     lo, hi = _window(start, end)
     rows = access.grant.runtime.twin.observations(category=access.category, start=lo, end=hi,
                                      bbox=_bbox(bbox), subject=access.subject,
                                      provider=access.provider, limit=limit)
-    return ObservationsOut(access=Access.of(access.grant),
-                           observations=[ObservationOut(**_row(r)) for r in rows])
-
-
-def _row(row: ObservationRow) -> dict[str, object]:
-    return {"entity_id": row.entity_id, "observed_at": row.observed_at, "values": row.values}
+    return _answer({"access": _granted(access.grant),
+                    "observations": [_observation_json(r) for r in rows]})
 
 
 # ------------------------------------------------------------------ ingest

@@ -11,7 +11,14 @@ from eth_utils import keccak as reference_keccak
 from contracts.merkle import MerkleTree, hash_pair, leaf_hash
 from gateway.audit.anchorer import build_tree
 from gateway.audit.log import AuditLog
-from gateway.audit.records import DecisionRecord, encode, entry_hash, leaf_of, node_of
+from gateway.audit.records import (
+    AuditBatchRow,
+    DecisionRecord,
+    encode,
+    entry_hash,
+    leaf_of,
+    node_of,
+)
 from gateway.db import make_engine, make_fast_writer
 
 ACTOR = "0x" + "ab" * 20
@@ -98,3 +105,26 @@ def test_unbatched_stops_at_the_given_entry(tmp_path: Path) -> None:
     assert [e.seq for e in log.unbatched(10, until=4)] == [1, 2, 3, 4]
     assert [e.seq for e in log.unbatched(2, until=4)] == [1, 2]
     assert [e.seq for e in log.unbatched(10)] == [1, 2, 3, 4, 5, 6]
+
+
+def test_multi_row_inserts_keep_one_chain_across_chunks(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr("gateway.audit.log._ROWS_PER_INSERT", 3)
+    log = _log(tmp_path / "a.db")
+    receipts = log._write_now([_record(i) for i in range(8)])
+    assert receipts is not None and [r.seq for r in receipts] == list(range(1, 9))
+    receipts = log._write_now([_record(i) for i in range(2)])
+    assert receipts is not None and [r.seq for r in receipts] == [9, 10]
+    assert log.verify_chain() == 10
+    assert [log.entry(r.seq).entry_hash for r in receipts] == [r.entry_hash for r in receipts]
+
+
+def test_unbatched_starts_after_the_last_batch_and_carries_the_stored_hashes(
+        tmp_path: Path) -> None:
+    log = _log(tmp_path / "a.db")
+    log.write([_record(i) for i in range(6)])
+    assert [e.entry_hash for e in log.unbatched(10)] == [
+        log.entry(i).entry_hash for i in range(1, 7)]
+    assert log.open_batch(AuditBatchRow(sequence=1, root=bytes(32), first_seq=1, last_seq=4,
+                                        first_decision_at=0, last_decision_at=0))
+    assert [e.seq for e in log.unbatched(10)] == [5, 6]
+    assert [e.decided_at_ms for e in log.unbatched(1, until=5)] == [_record(4).decided_at_ms]

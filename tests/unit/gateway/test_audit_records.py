@@ -3,14 +3,23 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from contracts import MerkleTree, verify_inclusion
-from gateway.audit.anchorer import batch_tree, build_tree
-from gateway.audit.records import DecisionRecord, decode, encode, encode_reference, leaf_of
+from gateway.audit.anchorer import batch_tree, build_hashed_tree, build_tree, hashed_batch_tree
+from gateway.audit.records import (
+    DecisionRecord,
+    decode,
+    encode,
+    encode_reference,
+    entry_hash,
+    leaf_of,
+    leaf_of_hash,
+)
 
 addresses = st.binary(min_size=20, max_size=20).map(lambda b: "0x" + b.hex())
 texts = st.text(max_size=80)
@@ -58,3 +67,29 @@ def test_cooperative_tree_equals_contracts_merkle_tree(size: int) -> None:
     assert tree == batch_tree(entries)
     for i in (0, size // 2, size - 1):
         assert verify_inclusion(tree.root, tree.leaves[i], tree.proof(i))
+
+
+@pytest.mark.parametrize("size", [1, 2, 3, 5, 130, 257])
+def test_tree_from_stored_entry_hashes_equals_tree_from_entries(size: int) -> None:
+    entries = [bytes([i % 256]) * (40 + i % 7) for i in range(size)]
+    hashes = [entry_hash(e) for e in entries]
+    assert [leaf_of_hash(h) for h in hashes] == [leaf_of(e) for e in entries]
+    assert asyncio.run(build_hashed_tree(hashes, slice_size=4)) == batch_tree(entries)
+    assert hashed_batch_tree(hashes) == batch_tree(entries)
+
+
+def test_remembered_encoding_follows_every_field_of_the_decision() -> None:
+    """The part of an entry remembered per decision's facts must change with each fact."""
+    base = DecisionRecord(
+        decided_at_ms=1, actor="0x" + "ab" * 20, action="read", resource="urn:x",
+        category="energy.household_meter", purpose="dpv:ServiceProvision",
+        subject="0x" + "cd" * 20, provider=None, allowed=True, reason="consent", block=7,
+    )
+    variants = [base, replace(base, block=8), replace(base, allowed=False),
+                replace(base, reason="consent_missing"), replace(base, resource="urn:y"),
+                replace(base, subject=None), replace(base, provider="0x" + "ef" * 20),
+                replace(base, decided_at_ms=2), replace(base, actor="0x" + "ba" * 20)]
+    for seq in (1, 2):
+        encoded = [encode(seq, bytes(32), r) for r in variants]
+        assert encoded == [encode_reference(seq, bytes(32), r) for r in variants]
+        assert len(set(encoded)) == len(variants)
