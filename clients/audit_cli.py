@@ -36,7 +36,9 @@ from clients.auditor import (
     verify_decisions,
 )
 from clients.auditor._report import write_report
-from clients.sdk import KeyFile, KeyFileError, QcityClient, QcityError
+from clients.sdk import QcityClient
+from clients.sdk_cli import _client as gateway_client
+from clients.sdk_cli import _refusals as refusals
 from contracts.chain import Chain, connect
 from contracts.deploy import Deployment
 from contracts.errors import ChainError
@@ -196,19 +198,8 @@ def export(
         min=0, help="Seconds to wait for the newest decisions to be anchored.")] = 30.0,
 ) -> None:
     """Export every decision with its Merkle proof from the gateway, for `audit verify`."""
-    if not gateway.startswith(("http://", "https://")):
-        raise _fail_input(f"--gateway must be an http(s) URL, not {gateway!r}")
-    try:
-        key_file = KeyFile.load(keys)
-    except KeyFileError as exc:
-        raise _fail_input(str(exc)) from None
-    try:
-        with QcityClient(gateway, key_file) as client:
-            client.login()
-            rows = _export(client, wait_anchored)
-    except QcityError as exc:
-        err.print(f"refused: {exc}", markup=False)
-        raise typer.Exit(1) from None
+    with gateway_client(gateway, keys) as client, refusals():
+        rows = _export(client, wait_anchored)
     out.write_text("".join(json.dumps(r) + "\n" for r in rows))
     pending = sum(1 for r in rows if (r.get("anchor") or {}).get("status") != "anchored")
     console.print(f"{len(rows)} decisions written to {out}"

@@ -17,7 +17,7 @@ import typer
 from rich.table import Table
 
 from clients._cli_compat import standalone
-from clients.sdk import Observations
+from clients.sdk import Access, Observations
 from clients.sdk_cli import (
     GatewayOpt,
     KeysOpt,
@@ -78,6 +78,11 @@ def _window(start: str | None, end: str | None) -> tuple[int | None, int | None]
     return since, until
 
 
+def _print_access(access: Access) -> None:
+    console.print(f"allowed by {access.basis} at block {access.block} "
+                  f"(audit decision #{access.decision})", markup=False)
+
+
 def _print_observations(found: Observations, title: str) -> None:
     table = Table(title=title)
     for column in ("entity", "observed (UTC)", "values"):
@@ -86,8 +91,7 @@ def _print_observations(found: Observations, title: str) -> None:
         table.add_row(o.entity_id, datetime.fromtimestamp(o.observed_at, UTC).isoformat(),
                       ", ".join(f"{k}={v:g}" for k, v in sorted(o.values.items())))
     console.print(table)
-    console.print(f"allowed by {found.access.basis} at block {found.access.block} "
-                  f"(audit decision #{found.access.decision})", markup=False)
+    _print_access(found.access)
 
 
 @app.command("get")
@@ -115,8 +119,7 @@ def get(
         for key, value in sorted(read.entity.values.items()):
             table.add_row(key, f"{value:g}")
         console.print(table)
-        console.print(f"allowed by {read.access.basis} at block {read.access.block} "
-                      f"(audit decision #{read.access.decision})", markup=False)
+        _print_access(read.access)
         return
     with _client(gateway, keys) as client, _refusals():
         found = client.entity_observations(entity_id, purpose=purpose, start=since, end=until,
@@ -162,8 +165,7 @@ def query(
             table.add_row(e.id, e.type, str(e.observed_at or ""),
                           ", ".join(f"{k}={v:g}" for k, v in sorted(e.values.items())))
         console.print(table)
-        console.print(f"allowed by {entities.access.basis} at block {entities.access.block} "
-                      f"(audit decision #{entities.access.decision})", markup=False)
+        _print_access(entities.access)
         return
     with _client(gateway, keys) as client, _refusals():
         found = client.observations(category=category, purpose=purpose, subject=who,

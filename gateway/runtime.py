@@ -10,7 +10,6 @@ import asyncio
 import contextlib
 import gc
 import logging
-import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -77,11 +76,11 @@ def _read_funder_key(path: Path | None) -> str | None:
     if path is None:
         return None
     try:
-        if stat.S_IMODE(path.stat().st_mode) & 0o077:
-            raise KeyFileError(f"{path} is readable by others; chmod 600 it")
-        return path.read_text().strip()
-    except OSError as exc:
-        raise KeyFileError(f"cannot read the funder key {path}: {exc.strerror}") from exc
+        return "0x" + bytes(contracts_accounts.load_account(path).key).hex()
+    except PermissionError as exc:
+        raise KeyFileError(str(exc)) from exc
+    except (OSError, ValueError) as exc:
+        raise KeyFileError(f"cannot read the funder key {path}: {exc}") from exc
 
 
 def _personal_in_twin(category: str) -> bool:
