@@ -11,10 +11,10 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import requests
 from eth_account import Account
@@ -42,7 +42,17 @@ from .errors import ChainError, ChainUnavailable, ContractRevert
 DEFAULT_TIP_WEI = 10**9  # 1 gwei priority fee
 _GAS_MARGIN = 1.25
 _EMBEDDED_GAS = 6_000_000  # gas limit when pre-flighting with eth_call
+_T = TypeVar("_T")
 _NETWORK_ERRORS = (requests.ConnectionError, requests.Timeout, ProviderConnectionError, OSError)
+
+
+def run_steps(steps: Generator[None, None, _T]) -> _T:
+    """Run a step generator (such as `Chain.transact_steps`) to its end; its return value."""
+    while True:
+        try:
+            next(steps)
+        except StopIteration as done:
+            return done.value  # type: ignore[no-any-return]
 
 
 @dataclass(frozen=True)
@@ -225,14 +235,37 @@ class Chain:
         the contract's custom error before anything is sent. A transaction that still reverts
         on chain (time moved between estimate and block) is decoded by replaying it at its block.
         """
+        return run_steps(self.transact_steps(account, tx, gas=gas, selectors=selectors,
+                                             contract=contract))
+
+    def transact_steps(
+        self,
+        account: LocalAccount,
+        tx: TxParams,
+        *,
+        gas: int | None = None,
+        selectors: dict[bytes, dict[str, Any]] | None = None,
+        contract: str | None = None,
+    ) -> Generator[None, None, TxReceipt]:
+        """`transact` as a generator that pauses between its steps (pre-flight, signing,
+        sending, which mines the block on the embedded chain, and the receipt): an event loop
+        running the embedded chain inline serves requests in each pause (see
+        gateway.chain_work). It holds the send lock from the first step to the last: run it
+        to the end, or close it."""
         selectors = selectors or {}
         with self._send_lock:
             full: dict[str, Any] = {"from": account.address, "chainId": self.chain_id, **tx}
             with self.reverts_as(selectors, contract):
                 if gas is None and self.embedded:
-                    # eth_call as pre-flight: a tenth of an estimate's cost on py-evm.
-                    self.w3.eth.call(full)  # type: ignore[arg-type]
+                    # eth_call as pre-flight: a tenth of an estimate's cost on py-evm (and
+                    # straight to eth-tester, a third of web3's eth.call; deployments, with
+                    # no `to`, through web3).
+                    if "to" in full:
+                        self.call(full, selectors=selectors, contract=contract)  # type: ignore[arg-type]
+                    else:
+                        self.w3.eth.call(full)  # type: ignore[arg-type]
                     gas = _EMBEDDED_GAS
+                    yield
                 elif gas is None:
                     gas = int(self.w3.eth.estimate_gas(full) * _GAS_MARGIN) + 10_000  # type: ignore[arg-type]
                 full["gas"] = gas
@@ -241,7 +274,9 @@ class Chain:
                 full.setdefault("maxPriorityFeePerGas", DEFAULT_TIP_WEI)
                 full.setdefault("maxFeePerGas", 2 * base_fee + int(full["maxPriorityFeePerGas"]))
             signed = account.sign_transaction(full)
+            yield
             tx_hash = self.send_raw_transaction(signed.raw_transaction)
+            yield
             receipt = self.wait_for_receipt(tx_hash)
         if receipt["status"] != 1:
             raise self._explain_failure(full, receipt, selectors, contract)

@@ -44,7 +44,9 @@ class GatewaySettings(BaseSettings):
         2.0, gt=0, description="Deny (503) when the chain has not answered for this long."
     )
 
-    anchor_every_n: int = Field(1000, ge=1, description="Anchor once this many decisions wait.")
+    anchor_every_n: int = Field(
+        8192, ge=1, description="Anchor once this many decisions wait (default: a full batch; "
+        "under heavy load a lower count means a transaction, and a block, per count).")
     anchor_every_s: float = Field(5.0, gt=0, description="... or at least this often.")
     anchor_max_batch: int = Field(8192, ge=1, description="Most decisions under one root.")
     audit_flush_max: int = Field(512, ge=1, description="Most decisions per audit commit.")

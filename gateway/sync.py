@@ -1,8 +1,8 @@
 """Keeps the permission index in step with the chain, block by block, and says when not.
 
-A background loop polls the head; new blocks' events are fetched in a worker thread and
-applied on the event loop, so a request never sees half a block. `ensure_fresh` is the
-fail-closed gate every permission check passes first.
+A background loop polls the head; new blocks' events are fetched (where gateway.chain_work
+says) and applied on the event loop, so a request never sees half a block. `ensure_fresh`
+is the fail-closed gate every permission check passes first.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from collections.abc import Callable
 from contracts.deploy import QcityContracts
 from contracts.errors import ChainError
 from contracts.events import ChainEvent
+from gateway.chain_work import chain_work
 from gateway.errors import ChainStale, IndexLagging
 from gateway.index import PermissionIndex
 from gateway.logs import log_event
@@ -23,6 +24,9 @@ from gateway.logs import log_event
 _log = logging.getLogger("qcity.gateway.sync")
 
 MAX_BLOCKS_PER_ROUND = 2_000
+INLINE_BLOCKS = 8
+"""On the embedded chain, rounds of fewer blocks are read inline (see gateway.chain_work);
+a longer catch-up goes to a worker thread rather than hold the event loop."""
 
 
 class IndexSyncer:
@@ -115,13 +119,15 @@ class IndexSyncer:
         """One round: read the head, then catch up; True when fully in step afterwards."""
         async with self._round:
             try:
-                head = await asyncio.to_thread(self.contracts.chain.block_number)
+                chain = self.contracts.chain
+                head = await chain_work(chain, chain.block_number)
                 self.head = max(self.head, head)
                 self.last_ok = self._clock()
                 while self.index.block < self.head:
                     start = max(self.index.block + 1, self.contracts.deployment.start_block)
                     end = min(self.head, start + MAX_BLOCKS_PER_ROUND - 1)
-                    events, block_time = await asyncio.to_thread(self._fetch, start, end)
+                    events, block_time = await chain_work(
+                        chain, self._fetch, start, end, inline=end - start < INLINE_BLOCKS)
                     self.index.apply(events, block=end, block_time=block_time)
                     for listener in self._listeners:
                         listener(end)

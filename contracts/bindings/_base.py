@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Generator
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -14,7 +15,7 @@ from web3.types import TxReceipt
 
 from .._revert import abi_type, error_selectors
 from ..artifacts import load_artifact
-from ..chain import Chain
+from ..chain import Chain, run_steps
 from ..events import ChainEvent, EventDecoder
 
 ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
@@ -90,7 +91,12 @@ class ContractBinding:
         return function.decode(raw)
 
     def _send(self, account: LocalAccount, fn: str, *args: Any, gas: int | None = None) -> TxResult:
-        receipt = self.chain.transact(
+        return run_steps(self._send_steps(account, fn, *args, gas=gas))
+
+    def _send_steps(self, account: LocalAccount, fn: str, *args: Any, gas: int | None = None,
+                    ) -> Generator[None, None, TxResult]:
+        """`_send` in steps (Chain.transact_steps)."""
+        receipt = yield from self.chain.transact_steps(
             account,
             {"to": self.address, "data": self._functions[fn].encode(args)},
             gas=gas,

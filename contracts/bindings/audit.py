@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Generator, Sequence
 
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
+from ..chain import run_steps
 from ..merkle import MerkleTree
 from ..names import as_id
 from ._base import ContractBinding, TxResult
@@ -25,10 +26,29 @@ class AuditTrail(ContractBinding):
         entry_count: int,
         first_decision_at: int,
         last_decision_at: int,
+        *,
+        gas: int | None = None,
     ) -> TxResult:
         """Anchor one batch. Errors: AccountMissingRole, SequenceMismatch, EmptyRoot,
-        EmptyBatch, InvalidWindow."""
-        return self._send(
+        EmptyBatch, InvalidWindow. With `gas` given nothing is estimated or pre-flighted: a
+        revert then costs a mined, failed transaction, decoded into the same error."""
+        return run_steps(self.anchor_batch_steps(
+            recorder, sequence, root, entry_count, first_decision_at, last_decision_at,
+            gas=gas))
+
+    def anchor_batch_steps(
+        self,
+        recorder: LocalAccount,
+        sequence: int,
+        root: bytes,
+        entry_count: int,
+        first_decision_at: int,
+        last_decision_at: int,
+        *,
+        gas: int | None = None,
+    ) -> Generator[None, None, TxResult]:
+        """`anchor_batch` in steps (Chain.transact_steps)."""
+        return self._send_steps(
             recorder,
             "anchorBatch",
             int(sequence),
@@ -36,6 +56,7 @@ class AuditTrail(ContractBinding):
             int(entry_count),
             int(first_decision_at),
             int(last_decision_at),
+            gas=gas,
         )
 
     def anchor_tree(

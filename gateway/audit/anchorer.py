@@ -13,20 +13,29 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Generator, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 from eth_account.signers.local import LocalAccount
 
+from contracts.chain import run_steps
 from contracts.deploy import QcityContracts
 from contracts.errors import ChainError, SequenceMismatch
 from contracts.events import BatchAnchored
 from contracts.merkle import MerkleTree
-from gateway.audit.log import AuditLog, PendingEntry
+from gateway.audit.log import AuditLog, FastWriterBusy, PendingEntry
 from gateway.audit.records import AuditBatchRow, leaf_of, leaf_of_hash, node_of
+from gateway.chain_work import chain_steps, chain_work
 from gateway.logs import log_event
 
 _log = logging.getLogger("qcity.gateway.anchorer")
+_T = TypeVar("_T")
+
+ANCHOR_GAS = 120_000
+"""Gas given to anchorBatch (it uses ~61,500 whatever the batch size, gas_report.py): with
+the gas known, the transaction needs no estimate or pre-flight call (on the embedded chain,
+a 13 ms py-evm run holding the GIL against the event loop)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +95,24 @@ async def _build_tree(items: Sequence[bytes], leaf: Callable[[bytes], bytes],
     return MerkleTree(tuple(levels))
 
 
+def _new_batch(entries: Sequence[PendingEntry], tree: MerkleTree, sequence: int,
+               ) -> AuditBatchRow:
+    return AuditBatchRow(
+        sequence=sequence,
+        root=tree.root,
+        first_seq=entries[0].seq,
+        last_seq=entries[-1].seq,
+        first_decision_at=entries[0].decided_at_ms // 1000,
+        last_decision_at=entries[-1].decided_at_ms // 1000,
+    )
+
+
+def _anchored(batch: AuditBatchRow, sent: tuple[str, int]) -> AnchoredBatch:
+    size = batch.last_seq - batch.first_seq + 1
+    log_event(_log, "batch_anchored", sequence=batch.sequence, size=size, block=sent[1])
+    return AnchoredBatch(batch.sequence, size, *sent)
+
+
 class Anchorer:
     """Batches unanchored entries and anchors them; `run` is its background loop.
 
@@ -112,6 +139,10 @@ class Anchorer:
         self.max_batch = max_batch
         self._after_anchor = after_anchor
         self._lock = asyncio.Lock()
+        # AuditTrail's next sequence as this anchorer last saw it (None: ask the chain). A
+        # recorder that took it meanwhile makes the anchor revert with SequenceMismatch, and
+        # the next round asks again.
+        self._next_sequence: int | None = None
 
     async def run(self) -> None:
         """Anchor when `every_n` entries wait or every `every_s` seconds, until cancelled."""
@@ -140,14 +171,14 @@ class Anchorer:
         began; later entries wait for the next round (under load a round that chased the
         log's tail would never end, and would send a transaction per batch of stragglers).
 
-        Hashing runs on the event loop in small slices between requests; database and chain
-        calls run in worker threads. (A worker thread hashing thousands of leaves would hold
-        the GIL in 5 ms turns against the loop and double every request's latency meanwhile.)
+        Hashing runs on the event loop in small slices between requests, database calls in
+        worker threads, chain calls as gateway.chain_work says (inline on the embedded chain:
+        one ~25 ms pause per anchor).
         """
         done: list[AnchoredBatch] = []
         async with self._lock:
             for pending in await asyncio.to_thread(self.log.pending_batches):
-                finished = await asyncio.to_thread(self._finish, pending)
+                finished = await self._settle(pending, fresh=False)
                 if finished is not None:
                     done.append(finished)
             until = await asyncio.to_thread(self.log.last_seq)
@@ -156,10 +187,12 @@ class Anchorer:
                 if not entries:
                     break
                 tree = await build_hashed_tree([e.entry_hash for e in entries])
-                batch = await asyncio.to_thread(self._open, entries, tree)
+                sequence = await self._chain_work(self._chain_sequence)
+                batch = await self._db_write(self.log.open_batch_now, self.log.open_batch,
+                                             _new_batch(entries, tree, sequence))
                 if batch is None:
                     continue  # another recorder claimed these entries first
-                anchored = await asyncio.to_thread(self._finish, batch, True)
+                anchored = await self._settle(batch, fresh=True)
                 if anchored is None:
                     break
                 done.append(anchored)
@@ -168,6 +201,28 @@ class Anchorer:
             if self._after_anchor is not None:
                 await self._after_anchor()  # index the anchor's block now
         return done
+
+    async def _settle(self, batch: AuditBatchRow, *, fresh: bool) -> AnchoredBatch | None:
+        """`_finish` without blocking the event loop on the database."""
+        sent = await chain_steps(self.contracts.chain, self._send_steps(batch, fresh))
+        if sent is None:
+            await asyncio.to_thread(self._drop, batch)
+            return None
+        await self._db_write(self.log.close_batch_now, self.log.close_batch, batch.sequence,
+                             *sent)
+        return _anchored(batch, sent)
+
+    async def _chain_work(self, fn: Callable[..., _T], *args: object) -> _T:
+        return await chain_work(self.contracts.chain, fn, *args)
+
+    @staticmethod
+    async def _db_write(now: Callable[..., _T], later: Callable[..., _T], *args: object) -> _T:
+        """`now(*args)` on the event loop through the log's fast writer (SQLite), or, if it
+        cannot take the write, `later(*args)` in a worker thread."""
+        try:
+            return now(*args)
+        except FastWriterBusy:
+            return await asyncio.to_thread(later, *args)
 
     # ------------------------------------------------------------------ blocking work
 
@@ -181,59 +236,65 @@ class Anchorer:
             batch = self._open(entries)
             if batch is None:
                 continue  # another recorder claimed these entries first
-            anchored = self._finish(batch)
+            anchored = self._finish(batch, fresh=True)
             if anchored is None:
                 return done
             done.append(anchored)
+
+    def _chain_sequence(self) -> int:
+        """AuditTrail's next sequence: as last seen, or asked of the chain."""
+        if self._next_sequence is None:
+            self._next_sequence = self.contracts.audit.next_sequence()
+        return self._next_sequence
 
     def _open(self, entries: list[PendingEntry], tree: MerkleTree | None = None,
               ) -> AuditBatchRow | None:
         """Write a batch of `entries` as pending (claiming them) under the next sequence."""
         tree = tree or hashed_batch_tree([e.entry_hash for e in entries])
-        last_pending = max((b.sequence for b in self.log.pending_batches()), default=0)
-        sequence = max(self.contracts.audit.next_sequence(), last_pending + 1)
-        batch = AuditBatchRow(
-            sequence=sequence,
-            root=tree.root,
-            first_seq=entries[0].seq,
-            last_seq=entries[-1].seq,
-            first_decision_at=entries[0].decided_at_ms // 1000,
-            last_decision_at=entries[-1].decided_at_ms // 1000,
-        )
-        return batch if self.log.open_batch(batch) else None
+        return self.log.open_batch(_new_batch(entries, tree, self._chain_sequence()))
 
     def _finish(self, batch: AuditBatchRow, fresh: bool = False) -> AnchoredBatch | None:
-        """Anchor a pending batch, or confirm that an earlier attempt already did.
+        """Anchor a pending batch, or confirm that an earlier attempt already did."""
+        sent = run_steps(self._send_steps(batch, fresh))
+        if sent is None:
+            self._drop(batch)
+            return None
+        self.log.close_batch(batch.sequence, *sent)
+        return _anchored(batch, sent)
+
+    def _drop(self, batch: AuditBatchRow) -> None:
+        log_event(_log, "anchor_sequence_taken", logging.WARNING, sequence=batch.sequence)
+        self.log.drop_batch(batch.sequence)
+
+    def _send_steps(self, batch: AuditBatchRow, fresh: bool,
+                    ) -> Generator[None, None, tuple[str, int] | None]:
+        """The chain's part of `_finish`, in steps (Chain.transact_steps): the anchoring
+        transaction and block, or None when another recorder took the batch's sequence.
 
         A `fresh` batch was opened just now under the chain's next sequence, so no earlier
         attempt can have sent it: the eth_call looking for it is skipped (a recorder that
         took the sequence meanwhile makes the anchor revert with SequenceMismatch).
         """
         audit = self.contracts.audit
+        self._next_sequence = None  # until this batch is settled
         on_chain = bytes(32) if fresh else audit.batch_root(batch.sequence)
         if on_chain == bytes(batch.root):
             found = self._find_anchor(batch.sequence)
-            tx_hash, block = (found.tx_hash, found.block_number) if found else ("", -1)
+            sent = (found.tx_hash, found.block_number) if found else ("", -1)
         elif any(on_chain):
-            log_event(_log, "anchor_sequence_taken", logging.WARNING, sequence=batch.sequence)
-            self.log.drop_batch(batch.sequence)
             return None
         else:
             try:
-                result = audit.anchor_batch(
+                result = yield from audit.anchor_batch_steps(
                     self.recorder, batch.sequence, bytes(batch.root),
                     batch.last_seq - batch.first_seq + 1,
-                    batch.first_decision_at, batch.last_decision_at,
+                    batch.first_decision_at, batch.last_decision_at, gas=ANCHOR_GAS,
                 )
             except SequenceMismatch:
-                log_event(_log, "anchor_sequence_taken", logging.WARNING, sequence=batch.sequence)
-                self.log.drop_batch(batch.sequence)
                 return None
-            tx_hash, block = result.tx_hash, result.block_number
-        self.log.close_batch(batch.sequence, tx_hash, block)
-        size = batch.last_seq - batch.first_seq + 1
-        log_event(_log, "batch_anchored", sequence=batch.sequence, size=size, block=block)
-        return AnchoredBatch(batch.sequence, size, tx_hash, block)
+            sent = (result.tx_hash, result.block_number)
+        self._next_sequence = batch.sequence + 1
+        return sent
 
     def _find_anchor(self, sequence: int) -> BatchAnchored | None:
         events = self.contracts.events.fetch(self.contracts.deployment.start_block)

@@ -10,8 +10,10 @@ transaction from the stored tail, so several gateway processes can share one dat
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,6 +41,11 @@ class AuditUnavailable(GatewayError):
 
     code = "audit_unavailable"
     http_status = 503
+
+
+class FastWriterBusy(Exception):
+    """The event loop's own SQLite connection cannot take this write now (there is none, or
+    the file is busy): make the same write from a worker thread instead."""
 
 
 class AuditChainBroken(GatewayError):
@@ -71,6 +78,10 @@ _ROWS_PER_INSERT = 256
 
 WAL_TRUNCATE_FRAMES = 16_384
 """Pages (4 KiB each) the SQLite write-ahead log may hold before `compact` truncates it."""
+
+TAIL_MAX = 65_536
+"""Unanchored entries the log keeps in memory for the anchorer (~150 bytes each); beyond
+that (a long chain outage) the anchorer reads them back from the store."""
 
 _INSERT_COLUMNS = ("seq", "entry", "entry_hash", "decided_at_ms", "actor", "subject", "allowed",
                    "reason")
@@ -107,6 +118,12 @@ def _pending(rows: Sequence[Any]) -> list[PendingEntry]:
     return [PendingEntry(int(r[0]), bytes(r[1]), int(r[2])) for r in rows]
 
 
+def _renumbered(batch: AuditBatchRow, last_pending: Any) -> AuditBatchRow:
+    """`batch` under the first sequence that is >= its own and after every pending batch."""
+    sequence = max(batch.sequence, int(last_pending or 0) + 1)
+    return AuditBatchRow(**{**batch.model_dump(), "sequence": sequence})
+
+
 class AuditLog:
     """Appends decisions with group commit; reads entries and batches back."""
 
@@ -130,6 +147,11 @@ class AuditLog:
         self._fast: Any = self._fast_checkout.driver_connection if self._fast_checkout else None
         self._fast_errors: tuple[type[Exception], ...] = ()
         self._insert_rows: dict[int, str] = {}
+        # The newest entries this process wrote, contiguous, for `unbatched`: reading 8,192
+        # rows back costs the anchorer's worker thread ~60 ms of Python, holding the GIL
+        # against the event loop in 5 ms turns (every request in flight meanwhile waits).
+        self._tail: list[PendingEntry] = []
+        self._tail_lock = threading.Lock()
         if fast_engine is not None:
             dbapi = fast_engine.dialect.loaded_dbapi
             self._fast_errors = (dbapi.IntegrityError, dbapi.OperationalError)
@@ -208,6 +230,7 @@ class AuditLog:
             if conn.in_transaction:
                 conn.rollback()
             raise
+        self._remember(records, receipts)
         return receipts
 
     def _insert_rows_sql(self, n: int) -> str:
@@ -224,10 +247,25 @@ class AuditLog:
         """Commit `records` as the next entries of the chain (blocking; one transaction)."""
         for _attempt in range(self._retries):
             try:
-                return self._write_once(records)
+                receipts = self._write_once(records)
             except (IntegrityError, OperationalError):
                 continue  # another process appended first, or the file was busy: re-read
+            self._remember(records, receipts)
+            return receipts
         raise AuditUnavailable()
+
+    def _remember(self, records: Sequence[DecisionRecord],
+                  receipts: Sequence[AuditReceipt]) -> None:
+        """Keep committed entries' batch facts in memory while they stay contiguous."""
+        if not receipts:
+            return
+        with self._tail_lock:
+            tail = self._tail
+            if tail and (tail[-1].seq + 1 != receipts[0].seq
+                         or len(tail) + len(receipts) > TAIL_MAX):
+                tail.clear()  # another writer's entries came between, or the tail is full
+            tail.extend(PendingEntry(r.seq, r.entry_hash, record.decided_at_ms)
+                        for r, record in zip(receipts, records, strict=True))
 
     def _write_once(self, records: Sequence[DecisionRecord]) -> list[AuditReceipt]:
         # Plain driver SQL: SQLAlchemy's statement machinery costs more per row than
@@ -283,12 +321,30 @@ class AuditLog:
         return int(conn.execute(select(func.max(_BATCH.c.last_seq))).scalar() or 0)
 
     def unbatched(self, limit: int, until: int | None = None) -> list[PendingEntry]:
-        """The oldest entries not yet in any batch, up to entry `until` if given (only what
-        a batch needs: no entry bodies, and driver SQL, as a batch has thousands of rows)."""
+        """The oldest entries not yet in any batch, up to entry `until` if given.
+
+        From memory when this process wrote them all, in one run since the last batch;
+        otherwise from the store (only what a batch needs: no entry bodies, and driver SQL,
+        as a batch has thousands of rows).
+        """
         with self.engine.connect() as conn:
-            rows = conn.exec_driver_sql(self._unbatched_sql, (
-                self._batched_until(conn), _last(until), limit)).all()
+            after = self._batched_until(conn)
+            kept = self._kept(after, limit, _last(until))
+            if kept is not None:
+                return kept
+            rows = conn.exec_driver_sql(self._unbatched_sql, (after, _last(until), limit)).all()
         return _pending(rows)
+
+    def _kept(self, after: int, limit: int, last: int) -> list[PendingEntry] | None:
+        """Entries after `after` (at most `limit`, none past `last`) from memory, or None when
+        memory does not start right after `after`. Drops what batches already hold."""
+        with self._tail_lock:
+            tail = self._tail
+            if tail and tail[0].seq <= after:
+                del tail[:after + 1 - tail[0].seq]
+            if not tail or tail[0].seq != after + 1:
+                return None
+            return tail[:max(0, min(limit, last - after))]
 
     def last_seq(self) -> int:
         """The sequence number of the newest entry (0 when the log is empty)."""
@@ -325,18 +381,47 @@ class AuditLog:
             ).all()
         return [AuditBatchRow.model_validate(r._mapping) for r in rows]
 
-    def open_batch(self, batch: AuditBatchRow) -> bool:
-        """Record a batch as pending, claiming its entries; False if another writer did."""
+    def open_batch(self, batch: AuditBatchRow) -> AuditBatchRow | None:
+        """Record `batch` as pending, claiming its entries, under its sequence or, if a
+        pending batch (another recorder's unfinished work) holds that, the next free one.
+        Returns the stored batch; None if another writer claimed the entries first."""
         try:
             with self.engine.begin() as conn:
                 if self._batched_until(conn) != batch.first_seq - 1:
                     conn.rollback()
-                    return False
-                conn.execute(insert(_BATCH).values(**batch.model_dump()))
+                    return None
+                pending = conn.execute(select(func.max(_BATCH.c.sequence))
+                                       .where(_BATCH.c.status == "pending")).scalar()
+                stored = _renumbered(batch, pending)
+                conn.execute(insert(_BATCH).values(**stored.model_dump()))
         except IntegrityError:  # another recorder took this sequence or range first
-            return False
+            return None
+        self._claimed(stored)
+        return stored
+
+    def open_batch_now(self, batch: AuditBatchRow) -> AuditBatchRow | None:
+        """`open_batch` on the event loop, through the fast writer (raises FastWriterBusy).
+
+        The anchorer's few small writes take microseconds here; from a worker thread they
+        hold SQLite's write lock while waiting for the GIL behind the busy loop, and every
+        request's audit commit meanwhile finds the file busy and queues behind them.
+        """
+        table = _BATCH.name
+        with self._fast_transaction() as conn:
+            batched = conn.execute(f"SELECT max(last_seq) FROM {table}").fetchone()[0]
+            if int(batched or 0) != batch.first_seq - 1:
+                return None
+            pending = conn.execute(
+                f"SELECT max(sequence) FROM {table} WHERE status = 'pending'").fetchone()[0]
+            stored = _renumbered(batch, pending)
+            values = stored.model_dump()
+            conn.execute(f"INSERT INTO {table} ({', '.join(values)}) "
+                         f"VALUES ({', '.join('?' * len(values))})", list(values.values()))
+        self._claimed(stored)
+        return stored
+
+    def _claimed(self, batch: AuditBatchRow) -> None:
         self.unanchored = max(0, self.unanchored - (batch.last_seq - batch.first_seq + 1))
-        return True
 
     def close_batch(self, sequence: int, tx_hash: str, block_number: int) -> None:
         """Mark a batch anchored by `tx_hash`."""
@@ -345,6 +430,31 @@ class AuditLog:
                 update(_BATCH).where(_BATCH.c.sequence == sequence)
                 .values(status="anchored", tx_hash=tx_hash, block_number=block_number)
             )
+
+    def close_batch_now(self, sequence: int, tx_hash: str, block_number: int) -> None:
+        """`close_batch` on the event loop, through the fast writer (raises FastWriterBusy)."""
+        with self._fast_transaction() as conn:
+            conn.execute(f"UPDATE {_BATCH.name} SET status = 'anchored', tx_hash = ?, "
+                         "block_number = ? WHERE sequence = ?", (tx_hash, block_number, sequence))
+
+    @contextlib.contextmanager
+    def _fast_transaction(self) -> Iterator[Any]:
+        """One write transaction on the fast writer, which never waits (see `_write_now`)."""
+        conn = self._fast
+        if conn is None:
+            raise FastWriterBusy()
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            yield conn
+            conn.commit()
+        except self._fast_errors as exc:
+            if conn.in_transaction:
+                conn.rollback()
+            raise FastWriterBusy() from exc
+        except BaseException:
+            if conn.in_transaction:
+                conn.rollback()
+            raise
 
     def drop_batch(self, sequence: int) -> None:
         """Forget a pending batch that lost its sequence to another recorder; entries return."""

@@ -152,3 +152,18 @@ def test_a_round_anchors_what_waited_when_it_began_and_leaves_the_rest(make_gate
     assert [e.seq for e in audit.unbatched(10)] == [4, 5]
     assert [b.size for b in gateway.run(gateway.runtime.anchorer.anchor_now)] == [2]
     _assert_all_anchored(gateway)
+
+
+def test_a_sequence_taken_by_another_recorder_is_dropped_and_retried(make_gateway) -> None:
+    gateway = make_gateway(anchor_every_n=1000, anchor_every_s=3600)
+    anchorer, audit = gateway.runtime.anchorer, gateway.runtime.audit
+    _decide(gateway, 2)
+    assert [b.sequence for b in gateway.run(anchorer.anchor_now)] == [1]  # 2 comes next
+    now = int(time.time())
+    gateway.runtime.contracts.audit.anchor_batch(  # another recorder takes sequence 2
+        gateway.runtime.recorder, 2, b"\x07" * 32, 1, now, now)
+    _decide(gateway, 2)
+    assert gateway.run(anchorer.anchor_now) == []  # sent under 2: reverted, batch given back
+    assert audit.pending_batches() == [] and audit.unanchored == 2
+    assert [b.sequence for b in gateway.run(anchorer.anchor_now)] == [3]
+    _assert_all_anchored(gateway)
