@@ -386,6 +386,18 @@ class Chain:
             if not self._rpc("evm_revert", [snapshot_id]):
                 raise ChainError(f"node refused to revert to snapshot {snapshot_id}")
 
+    def idle(self) -> bool:
+        """Embedded chain: whether no other thread is using it right now (a caller on an
+        event loop can then run chain work inline without waiting on a lock). A node is
+        never idle in this sense: its calls are network I/O."""
+        if self._tester is None:
+            return False
+        for lock in (self._tester_lock(), self._send_lock):
+            if not lock.acquire(blocking=False):
+                return False
+            lock.release()
+        return True
+
     def _tester_lock(self) -> threading.RLock:
         return self.w3.provider._lock  # type: ignore[attr-defined, no-any-return]
 

@@ -81,3 +81,39 @@ def test_a_cancelled_transaction_releases_the_send_lock(chain: Chain) -> None:
     other.start()
     other.join(timeout=20)
     assert done == [1] and chain.balance(to) == 2  # the cancelled one was never sent
+
+
+def test_a_chain_busy_in_another_thread_never_blocks_the_loop(chain: Chain) -> None:
+    to = Chain.new_account().address
+    held, release = threading.Event(), threading.Event()
+
+    def hold() -> None:  # another thread in the middle of a long chain call
+        with chain._tester_lock():
+            held.set()
+            release.wait(5)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    held.wait(5)
+
+    async def main() -> tuple[int, int, int]:
+        loop = asyncio.get_running_loop()
+        loop.call_later(0.3, release.set)
+        ticks = 0
+
+        async def ticker() -> None:
+            nonlocal ticks
+            while True:
+                ticks += 1
+                await asyncio.sleep(0.01)
+
+        task = asyncio.create_task(ticker())
+        head = await chain_work(chain, chain.block_number)  # waits in a worker thread
+        receipt = await chain_steps(chain, _transfer(chain, to))  # waits on the loop
+        task.cancel()
+        return head, int(receipt["status"]), ticks
+
+    head, status, ticks = asyncio.run(main())
+    holder.join()
+    assert head >= 0 and status == 1
+    assert ticks >= 10  # the loop kept running for the 0.3 s the chain was held
