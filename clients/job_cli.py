@@ -22,7 +22,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from pydantic import BaseModel, ValidationError
@@ -41,7 +41,9 @@ from clients.sdk import (
     QcityError,
     SessionInvalid,
 )
-from quantum import SolveReport, SolverResult
+
+if TYPE_CHECKING:  # quantum's reports import qiskit (~3 s): loaded when a result is shown
+    from quantum import SolveReport, SolverResult
 
 console = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -175,6 +177,8 @@ def job_request(kind: Kind, *, purpose: str, solver: SolverName, feeder: str | N
 
 def as_report(report: Any) -> SolveReport:
     """The quantum report from what the SDK returned (a model or its JSON)."""
+    from quantum import SolveReport
+
     if isinstance(report, SolveReport):
         return report
     data = report.model_dump(mode="json") if isinstance(report, BaseModel) else report
