@@ -204,7 +204,11 @@ class Anchorer:
 
     async def _settle(self, batch: AuditBatchRow, *, fresh: bool) -> AnchoredBatch | None:
         """`_finish` without blocking the event loop on the database."""
-        sent = await chain_steps(self.contracts.chain, self._send_steps(batch, fresh))
+        steps = self._send_steps(batch, fresh)
+        if fresh:
+            sent = await chain_steps(self.contracts.chain, steps)
+        else:  # recovery after a restart: looking for an earlier anchor may scan the chain
+            sent = await asyncio.to_thread(run_steps, steps)
         if sent is None:
             await asyncio.to_thread(self._drop, batch)
             return None

@@ -209,27 +209,16 @@ class AuditLog:
         calls) each release hands it the GIL for up to the switch interval (5 ms). Four
         statements a commit, not three plus one per row.
         """
-        conn = self._fast
-        if conn is None:
-            return None
         try:
-            # IMMEDIATE: take the write lock before reading the tail (busy: fail at once)
-            conn.execute("BEGIN IMMEDIATE")
-            tail = conn.execute(self._tail_sql).fetchone()
-            rows, receipts = self._chain(tail, records)
-            for start in range(0, len(rows), _ROWS_PER_INSERT):
-                chunk = rows[start:start + _ROWS_PER_INSERT]
-                conn.execute(self._insert_rows_sql(len(chunk)),
-                             [value for row in chunk for value in row])
-            conn.commit()
-        except self._fast_errors:
-            if conn.in_transaction:
-                conn.rollback()
+            with self._fast_transaction() as conn:
+                tail = conn.execute(self._tail_sql).fetchone()
+                rows, receipts = self._chain(tail, records)
+                for start in range(0, len(rows), _ROWS_PER_INSERT):
+                    chunk = rows[start:start + _ROWS_PER_INSERT]
+                    conn.execute(self._insert_rows_sql(len(chunk)),
+                                 [value for row in chunk for value in row])
+        except FastWriterBusy:
             return None
-        except BaseException:
-            if conn.in_transaction:
-                conn.rollback()
-            raise
         self._remember(records, receipts)
         return receipts
 
@@ -444,6 +433,7 @@ class AuditLog:
         if conn is None:
             raise FastWriterBusy()
         try:
+            # IMMEDIATE: take the write lock before reading anything (busy: fail at once)
             conn.execute("BEGIN IMMEDIATE")
             yield conn
             conn.commit()
