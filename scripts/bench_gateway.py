@@ -58,14 +58,14 @@ class _KeepAliveClient(asyncio.Protocol):
     every microsecond it spends is taken from the server; aiohttp spent ~0.4 ms a request.
     """
 
-    def __init__(self, request: bytes, stop: float, latencies: list[float],
+    def __init__(self, request: bytes, latencies: list[float],
                  errors: dict[str, int], done: asyncio.Future[None],
                  warm: asyncio.Future[None]) -> None:
         import httptools
 
         self._warm = warm
         self._request = request
-        self._stop = stop
+        self._stop = 0.0  # set by `start`
         self._latencies = latencies
         self._errors = errors
         self._done = done
@@ -140,7 +140,7 @@ async def _load(url: str, headers: dict[str, str], seconds: float, clients: int)
     # latencies (~30 of them, up to 250 ms, in every phase of every path).
     for future, ready in zip(done, warm, strict=True):
         _transport, client = await loop.create_connection(
-            lambda f=future, w=ready: _KeepAliveClient(request, 0.0, latencies, errors, f, w),
+            lambda f=future, w=ready: _KeepAliveClient(request, latencies, errors, f, w),
             parts.hostname, parts.port)
         connected.append(client)
     await asyncio.gather(*warm)

@@ -187,7 +187,7 @@ class Anchorer:
                 if not entries:
                     break
                 tree = await build_hashed_tree([e.entry_hash for e in entries])
-                sequence = await self._chain_work(self._chain_sequence)
+                sequence = await chain_work(self.contracts.chain, self._chain_sequence)
                 batch = await self._db_write(self.log.open_batch_now, self.log.open_batch,
                                              _new_batch(entries, tree, sequence))
                 if batch is None:
@@ -215,9 +215,6 @@ class Anchorer:
         await self._db_write(self.log.close_batch_now, self.log.close_batch, batch.sequence,
                              *sent)
         return _anchored(batch, sent)
-
-    async def _chain_work(self, fn: Callable[..., _T], *args: object) -> _T:
-        return await chain_work(self.contracts.chain, fn, *args)
 
     @staticmethod
     async def _db_write(now: Callable[..., _T], later: Callable[..., _T], *args: object) -> _T:
